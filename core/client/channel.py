@@ -1,0 +1,285 @@
+"""Request/reply channels over one connection: a blocking one and an asyncio one.
+
+Responsible for: sending requests, routing each reply to the request it answers (by id),
+delivering ``output`` messages to that request's callback in order, and turning a broken
+transport into ``ConnectionLostError`` for every request in flight. Must not: interpret
+replies (``session`` does) or know how the server was reached (``launcher`` does).
+
+The blocking channel has no reader thread: the caller that waits reads, and replies for
+other threads' requests are parked in their mailboxes (so a single-threaded caller pays no
+thread hand-off per call). Output callbacks run in whichever thread is reading.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Final
+
+from core.protocol import END_OF_STREAM, NEED_DATA, ClientConnection
+from core.protocol import messages as m
+from core.protocol.errors import ConnectionLostError, RemoteProtocolError
+
+__all__ = ["AsyncChannel", "OutputHandler", "RawIO", "SyncChannel"]
+
+OutputHandler = Callable[[str, str], None]
+_READ: Final = 1 << 16
+
+
+@dataclass(slots=True)
+class RawIO:
+    """Blocking byte I/O of one connection: file descriptors or a socket."""
+
+    read: Callable[[int], bytes]
+    write: Callable[[bytes], None]
+    close: Callable[[], None]
+
+
+@dataclass(slots=True)
+class _Waiter:
+    on_output: OutputHandler | None
+    final: m.Reply | None = None
+    done: bool = False
+    error: BaseException | None = None
+    buffered: list[m.Output] = field(default_factory=list)
+
+
+class SyncChannel:
+    """A thread-safe blocking channel."""
+
+    def __init__(self, io: RawIO, *, client_name: str = "", token: str | None = None) -> None:
+        self._io = io
+        self._conn = ClientConnection()
+        self._ids = itertools.count(1)
+        self._send_lock = threading.Lock()
+        self._read_lock = threading.Lock()
+        self._cond = threading.Condition()
+        self._waiters: dict[int, _Waiter] = {}
+        self._broken: BaseException | None = None
+        welcome = self.request(
+            lambda rid: m.Hello(id=rid, protocol_version=m.PROTOCOL_VERSION,
+                                client=client_name, token=token),
+            None,
+        )
+        assert isinstance(welcome, m.Welcome) or isinstance(welcome, m.Error)
+        self.welcome = welcome
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    def request(
+        self, build: Callable[[int], m.Request], on_output: OutputHandler | None
+    ) -> m.Reply:
+        """Send the request ``build(id)`` and block until its final reply.
+
+        Raises:
+            ConnectionLostError: the connection broke before the final reply.
+        """
+        rid = self.next_id()
+        waiter = _Waiter(on_output)
+        with self._cond:
+            if self._broken is not None:
+                raise ConnectionLostError(f"connection to the server is closed: {self._broken}")
+            self._waiters[rid] = waiter
+        try:
+            with self._send_lock:
+                data = self._conn.send(build(rid))
+                try:
+                    self._io.write(data)
+                except OSError as exc:
+                    self._break(exc)
+            return self._wait(rid, waiter)
+        finally:
+            with self._cond:
+                self._waiters.pop(rid, None)
+
+    def _wait(self, rid: int, waiter: _Waiter) -> m.Reply:
+        while True:
+            with self._cond:
+                outputs, waiter.buffered = waiter.buffered, []
+                done = waiter.done
+                if not outputs and not done and not self._read_lock.acquire(blocking=False):
+                    self._cond.wait(0.05)
+                    continue
+            if outputs:
+                # Delivered in the waiting thread, in order, with no lock held (a callback
+                # may itself use the client).
+                if waiter.on_output is not None:
+                    for out in outputs:
+                        waiter.on_output(out.stream, out.text)
+                if not done:
+                    continue
+            if done:
+                with self._cond:
+                    if waiter.buffered:
+                        continue
+                if waiter.error is not None:
+                    raise ConnectionLostError(str(waiter.error)) from waiter.error
+                assert waiter.final is not None
+                return waiter.final
+            try:
+                self._read_once()
+            finally:
+                self._read_lock.release()
+                with self._cond:
+                    self._cond.notify_all()
+
+    def _read_once(self) -> None:
+        try:
+            data = self._io.read(_READ)
+        except OSError as exc:
+            self._break(exc)
+            return
+        self._conn.receive_data(data)
+        try:
+            while True:
+                event = self._conn.next_event()
+                if event is NEED_DATA:
+                    break
+                if event is END_OF_STREAM:
+                    self._break(EOFError("the server closed the connection"))
+                    return
+                self._route(event)  # type: ignore[arg-type]
+        except RemoteProtocolError as exc:
+            self._break(exc)
+
+    def _route(self, reply: m.Reply) -> None:
+        with self._cond:
+            if isinstance(reply, m.Error) and reply.id is None:
+                return  # a connection-level complaint about a frame we sent: nothing waits
+            waiter = self._waiters.get(reply.id)
+            if waiter is None:
+                return
+            if isinstance(reply, m.Output):
+                waiter.buffered.append(reply)
+                return
+            waiter.final = reply
+            waiter.done = True
+            self._cond.notify_all()
+
+    def _break(self, exc: BaseException) -> None:
+        with self._cond:
+            if self._broken is None:
+                self._broken = exc
+            for waiter in self._waiters.values():
+                if not waiter.done:
+                    waiter.error = exc
+                    waiter.done = True
+            self._cond.notify_all()
+
+    @property
+    def broken(self) -> bool:
+        return self._broken is not None
+
+    def close(self) -> None:
+        self._break(EOFError("the client closed the connection"))
+        self._io.close()
+
+
+class AsyncChannel:
+    """An asyncio channel; a reader task routes replies to futures."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._conn = ClientConnection()
+        self._ids = itertools.count(1)
+        self._waiters: dict[int, tuple[asyncio.Future[m.Reply], OutputHandler | None]] = {}
+        self._broken: BaseException | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.welcome: m.Reply | None = None
+
+    async def start(self, *, client_name: str = "", token: str | None = None) -> m.Reply:
+        self._task = asyncio.create_task(self._read_loop())
+        self.welcome = await self.request(
+            lambda rid: m.Hello(id=rid, protocol_version=m.PROTOCOL_VERSION,
+                                client=client_name, token=token),
+            None,
+        )
+        return self.welcome
+
+    async def request(
+        self, build: Callable[[int], m.Request], on_output: OutputHandler | None
+    ) -> m.Reply:
+        if self._broken is not None:
+            raise ConnectionLostError(f"connection to the server is closed: {self._broken}")
+        rid = next(self._ids)
+        future: asyncio.Future[m.Reply] = asyncio.get_running_loop().create_future()
+        self._waiters[rid] = (future, on_output)
+        try:
+            self._writer.write(self._conn.send(build(rid)))
+            await self._writer.drain()
+            return await future
+        except (ConnectionError, OSError) as exc:
+            raise ConnectionLostError(str(exc)) from exc
+        finally:
+            self._waiters.pop(rid, None)
+
+    async def _read_loop(self) -> None:
+        error: BaseException = EOFError("the server closed the connection")
+        try:
+            while True:
+                data = await self._reader.read(_READ)
+                self._conn.receive_data(data)
+                while True:
+                    event = self._conn.next_event()
+                    if event is NEED_DATA:
+                        break
+                    if event is END_OF_STREAM:
+                        return
+                    self._route(event)  # type: ignore[arg-type]
+                if not data:
+                    return
+        except (RemoteProtocolError, ConnectionError, OSError) as exc:
+            error = exc
+        finally:
+            self._broken = error
+            for future, _ in self._waiters.values():
+                if not future.done():
+                    future.set_exception(ConnectionLostError(str(error)))
+
+    def _route(self, reply: m.Reply) -> None:
+        if isinstance(reply, m.Error) and reply.id is None:
+            return
+        entry = self._waiters.get(reply.id)
+        if entry is None:
+            return
+        future, on_output = entry
+        if isinstance(reply, m.Output):
+            if on_output is not None:
+                on_output(reply.stream, reply.text)
+            return
+        if not future.done():
+            future.set_result(reply)
+
+    async def close(self) -> None:
+        self._writer.close()
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except BaseException:  # noqa: S110 - the reader's end is not an error here
+                pass
+
+
+def fd_io(read_fd: int, write_fd: int, on_close: Callable[[], None]) -> RawIO:
+    """RawIO over two pipe file descriptors."""
+
+    def write(data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(write_fd, view) :]
+
+    def close() -> None:
+        for fd in {read_fd, write_fd}:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        on_close()
+
+    return RawIO(read=lambda n: os.read(read_fd, n), write=write, close=close)

@@ -1,0 +1,188 @@
+"""Reaching a server: the embedded private server, a Unix socket, or TCP with a token.
+
+Responsible for: reading ``GHC_SHIM_SERVER`` / ``GHC_SHIM_TOKEN`` / ``GHC_SHIM_TOKEN_FILE``,
+starting the private server (``python -m core.server --listen stdio``) when no address is
+set, and making sure that process is stopped when the client closes or the program exits.
+Must not: speak the protocol (``channel`` does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from core.client.channel import RawIO, fd_io
+from core.protocol.errors import ConnectionLostError
+
+__all__ = ["Address", "EmbeddedServer", "open_async", "open_sync", "resolve_address"]
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    kind: Literal["embedded", "unix", "tcp"]
+    path: str = ""
+    host: str = ""
+    port: int = 0
+    token: str | None = None
+
+    @property
+    def local(self) -> bool:
+        """Whether the server shares this machine's files (paths are sent absolute)."""
+        return self.kind != "tcp"
+
+
+def _token_from_env() -> str | None:
+    token = os.environ.get("GHC_SHIM_TOKEN")
+    if token:
+        return token
+    path = os.environ.get("GHC_SHIM_TOKEN_FILE")
+    if path:
+        return Path(path).read_text().strip()
+    return None
+
+
+def resolve_address(address: str | None = None) -> Address:
+    """``address``, else ``$GHC_SHIM_SERVER``, else the embedded private server.
+
+    Raises:
+        ValueError: an address of no known form.
+    """
+    text = address if address is not None else os.environ.get("GHC_SHIM_SERVER", "")
+    text = text.strip()
+    if not text or text == "embedded":
+        return Address("embedded")
+    if text.startswith("unix:"):
+        return Address("unix", path=text[len("unix:") :].removeprefix("//"))
+    if text.startswith(("tcp://", "tcp:")):
+        rest = text.split("//", 1)[1] if text.startswith("tcp://") else text[4:]
+        host, sep, port = rest.rpartition(":")
+        if not sep or not port.isdigit():
+            raise ValueError(f"GHC_SHIM_SERVER: tcp address needs host:port, got {text!r}")
+        return Address("tcp", host=host.strip("[]"), port=int(port), token=_token_from_env())
+    raise ValueError(
+        f"GHC_SHIM_SERVER={text!r}: expected unset, unix:/path/to.sock or tcp://host:port"
+    )
+
+
+class EmbeddedServer:
+    """A private server process over pipes; stopped on close, on exit, or when collected."""
+
+    _live: weakref.WeakSet[EmbeddedServer] = weakref.WeakSet()
+
+    def __init__(self, extra_args: tuple[str, ...] = ()) -> None:
+        env = dict(os.environ)
+        # The child must import this very package, wherever the caller imported it from.
+        root = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "core.server", "--listen", "stdio", *extra_args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=None,  # its logs go where ours go
+            env=env,
+            close_fds=True,
+        )
+        self._lock = threading.Lock()
+        self._closed = False
+        EmbeddedServer._live.add(self)
+        self._finalizer = weakref.finalize(self, _stop_process, self.proc)
+
+    def raw_io(self) -> RawIO:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        return fd_io(self.proc.stdout.fileno(), self.proc.stdin.fileno(), self.close)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._finalizer()
+
+
+def _stop_process(proc: subprocess.Popen[bytes]) -> None:
+    # Closing its stdin ends the server's only connection: it closes every session and
+    # exits. SIGTERM, then SIGKILL, if it does not.
+    for pipe in (proc.stdin, proc.stdout):
+        if pipe is not None:
+            with contextlib.suppress(OSError):
+                pipe.close()
+    try:
+        proc.wait(timeout=10)
+        return
+    except subprocess.TimeoutExpired:
+        proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@atexit.register
+def _stop_all_embedded() -> None:
+    for server in list(EmbeddedServer._live):
+        server.close()
+
+
+def open_sync(address: Address) -> tuple[RawIO, EmbeddedServer | None]:
+    """Blocking byte I/O to the server at ``address`` (starting it if embedded).
+
+    Raises:
+        ConnectionLostError: the server cannot be reached.
+    """
+    if address.kind == "embedded":
+        server = EmbeddedServer()
+        return server.raw_io(), server
+    try:
+        if address.kind == "unix":
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.connect(address.path)
+        else:
+            sock = socket.create_connection((address.host, address.port), timeout=30)
+            sock.settimeout(None)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except OSError as exc:
+        raise ConnectionLostError(f"cannot reach the server at {address}: {exc}") from exc
+
+    def close() -> None:
+        with contextlib.suppress(OSError):
+            sock.close()
+
+    return RawIO(read=sock.recv, write=sock.sendall, close=close), None
+
+
+async def open_async(
+    address: Address,
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, EmbeddedServer | None]:
+    """asyncio streams to the server at ``address`` (starting it if embedded)."""
+    loop = asyncio.get_running_loop()
+    if address.kind == "embedded":
+        server = EmbeddedServer()
+        assert server.proc.stdout is not None and server.proc.stdin is not None
+        reader = asyncio.StreamReader(limit=1 << 20)
+        await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), server.proc.stdout
+        )
+        transport, protocol = await loop.connect_write_pipe(
+            asyncio.streams.FlowControlMixin, server.proc.stdin
+        )
+        writer = asyncio.StreamWriter(transport, protocol, reader, loop)
+        return reader, writer, server
+    try:
+        if address.kind == "unix":
+            reader, writer = await asyncio.open_unix_connection(address.path)
+        else:
+            reader, writer = await asyncio.open_connection(address.host, address.port)
+    except OSError as exc:
+        raise ConnectionLostError(f"cannot reach the server at {address}: {exc}") from exc
+    return reader, writer, None

@@ -1,0 +1,519 @@
+"""One real GHCi child process, driven over pipes.
+
+Responsible for: starting ``ghc --interactive`` with the external interpreter, framing each
+command's output by GHCi's own prompt, reading stdout and stderr concurrently (a full pipe
+never deadlocks us), feeding the statement's stdin, interrupting, and stopping the process
+group for good. Must not: interpret what the output *means* (diagnostics, exceptions, bound
+names are the session's business) or accept text that GHCi would run as a colon command —
+callers pass only text built by the server.
+
+How a command is framed (after ghcid, with GHCi's prompt instead of marker statements):
+the prompt is set to a random marker, so GHCi itself prints it when a command is finished.
+No helper statement runs per command, so ``it``, the user's scope and GHCi's module counter
+are untouched, and nothing user code does to its own handles can forge or break the marker
+(the interpreted code runs in ``ghc-iserv``, a separate process). Everything GHCi writes to
+stderr for a command is written before it prints the prompt, so once the marker arrives on
+stdout the rest of that command's stderr is already in the pipe and is drained
+without blocking.
+
+Why the external interpreter (``-fexternal-interpreter``): user code runs in its own process
+with its own stdin (a file the server rewrites per statement — GHCi would otherwise read
+its commands and the user's ``getLine`` from one shared handle), its own rlimits (a memory
+bomb kills ``ghc-iserv``, not the compiler), and its own stdout/stderr handles (``hClose stdout``
+cannot close GHCi's). When iserv dies GHC 9.0.2 exits too, so a death is one event here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import errno
+import logging
+import os
+import secrets
+import shutil
+import signal
+import stat
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+__all__ = [
+    "CommandOutput",
+    "GhciConfig",
+    "GhciDied",
+    "GhciProcess",
+    "GhciStartError",
+    "find_ghc",
+]
+
+log = logging.getLogger(__name__)
+
+_READ_SIZE: Final = 1 << 16
+# Bytes of stderr always kept, even past the output limit: the exception or diagnostics
+# GHCi prints last must survive a flood of user output.
+_STDERR_TAIL: Final = 64 * 1024
+
+OutputCallback = Callable[[str], None]
+
+
+class GhciStartError(Exception):
+    """GHCi could not be started (not installed, wrong version, bad flags)."""
+
+
+class GhciDied(Exception):
+    """The GHCi process exited (or closed its output) while a command was running."""
+
+    def __init__(self, message: str, *, returncode: int | None, stderr_tail: str) -> None:
+        super().__init__(message)
+        self.returncode = returncode
+        self.stderr_tail = stderr_tail
+
+
+@dataclass(frozen=True, slots=True)
+class GhciConfig:
+    """How to start GHCi. ``heap_mb`` limits the interpreter process's address space."""
+
+    ghc: str = "ghc"
+    flags: tuple[str, ...] = ()
+    libdir: str | None = None
+    heap_mb: int | None = 2048
+    cpu_seconds: int | None = None
+    workdir: str | None = None
+    start_timeout: float = 60.0
+
+
+@dataclass(slots=True)
+class CommandOutput:
+    stdout: str
+    stderr: str
+    truncated: bool = False
+    stdout_bytes: int = 0
+    stderr_bytes: int = 0
+
+
+def find_ghc(explicit: str | None = None) -> str:
+    """The GHC executable: ``explicit``, else ``$GHC_SHIM_GHC``, else ``ghc`` on ``PATH``.
+
+    Raises:
+        GhciStartError: no such executable.
+    """
+
+
+    name = explicit or os.environ.get("GHC_SHIM_GHC") or "ghc"
+    path = shutil.which(name)
+    if path is None:
+        raise GhciStartError(
+            f"GHC not found: {name!r} is not an executable on PATH "
+            "(install Debian's 'ghc' package, or name it with --ghc / GHC_SHIM_GHC)"
+        )
+    return path
+
+
+def _iserv_path(ghc: str, libdir: str | None) -> str:
+    # GHC runs "<libdir>/bin/ghc-iserv[-dyn]"; -pgmi replaces it by our wrapper, which must
+    # then name the real one itself. The "-dyn" flavour of Debian's 9.0.2 aborts with
+    # "internal error: stg_ap_v_ret" on the first statement; the static one works.
+    if libdir is None:
+        libdir = subprocess.run(
+            [ghc, "--print-libdir"], capture_output=True, text=True, check=True, timeout=30
+        ).stdout.strip()
+    for name in ("ghc-iserv", "ghc-iserv-dyn"):
+        candidate = Path(libdir) / "bin" / name
+        if candidate.exists():
+            return str(candidate)
+    raise GhciStartError(f"no ghc-iserv under {libdir}/bin: this GHC cannot interpret externally")
+
+
+_WRAPPER: Final = """#!/bin/sh
+# Started by GHC (-pgmi) as the external interpreter of one shim session. It applies the
+# session's resource limits to the interpreter only (not to the compiler) and gives it the
+# session's stdin file, whose open file description the shim server shares and rewinds.
+{limits}exec {iserv} "$@" 0<&{stdin_fd}
+"""
+
+
+_SETUP: Final = (
+    "_ <- System.IO.hSetBuffering System.IO.stdin System.IO.NoBuffering GHC.Base.>> "
+    "System.IO.hSetBuffering System.IO.stdout System.IO.LineBuffering"
+)
+
+
+class _Stream:
+    """Non-blocking reads of one pipe, accumulated until a command takes them."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.eof = False
+        os.set_blocking(fd, False)
+
+    def read_available(self) -> bytes:
+        chunks = []
+        while True:
+            try:
+                data = os.read(self.fd, _READ_SIZE)
+            except BlockingIOError:
+                break
+            except OSError as exc:
+                if exc.errno == errno.EINTR:
+                    continue
+                self.eof = True
+                break
+            if not data:
+                self.eof = True
+                break
+            chunks.append(data)
+        return b"".join(chunks)
+
+
+class GhciProcess:
+    """A started GHCi. One command runs at a time (callers serialise; this is not locked)."""
+
+    def __init__(
+        self,
+        proc: subprocess.Popen[bytes],
+        config: GhciConfig,
+        workdir: Path,
+        owns_workdir: bool,
+        stdin_fd: int,
+        marker: bytes,
+    ) -> None:
+        self._proc = proc
+        self.config = config
+        self.workdir = workdir
+        self._owns_workdir = owns_workdir
+        self._stdin_fd = stdin_fd
+        self._marker = marker
+        assert proc.stdout is not None and proc.stderr is not None and proc.stdin is not None
+        # Raw non-blocking fds rather than asyncio streams, so that "drain stderr now" is
+        # exact (see the module docstring).
+        self._out = _Stream(proc.stdout.fileno())
+        self._err = _Stream(proc.stderr.fileno())
+        self._in_fd = proc.stdin.fileno()
+        os.set_blocking(self._in_fd, False)
+        self._leftover_out = b""
+        self._leftover_err = b""
+        self.ghc_version = ""
+        self.commands_run = 0
+        self._needs_resync = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @classmethod
+    async def start(cls, config: GhciConfig) -> GhciProcess:
+        """Start GHCi and wait until it answers.
+
+        Raises:
+            GhciStartError: GHC is missing, or GHCi did not come up (its stderr is quoted).
+        """
+        ghc = find_ghc(config.ghc)
+        owns_workdir = config.workdir is None
+        workdir = Path(config.workdir or tempfile.mkdtemp(prefix="ghc-shim-"))
+        stdin_path = workdir / "stdin"
+        stdin_fd = os.open(stdin_path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.set_inheritable(stdin_fd, True)
+        wrapper = workdir / "iserv"
+        limits = ""
+        if config.heap_mb is not None:
+            limits += f"ulimit -v {config.heap_mb * 1024} || exit 97\n"
+        if config.cpu_seconds is not None:
+            limits += f"ulimit -t {config.cpu_seconds} || exit 97\n"
+        loop = asyncio.get_running_loop()
+        iserv = await loop.run_in_executor(None, _iserv_path, ghc, config.libdir)
+        wrapper.write_text(_WRAPPER.format(limits=limits, iserv=iserv, stdin_fd=stdin_fd))
+        wrapper.chmod(stat.S_IRWXU)
+        args = [ghc, "--interactive", "-ignore-dot-ghci", "-fexternal-interpreter"]
+        args += ["-pgmi", str(wrapper)]
+        if config.libdir:
+            args += ["-B" + config.libdir]
+        args += list(config.flags)
+        env = dict(os.environ)
+        # GHC 9.0.2 under a non-UTF-8 locale ends the session on non-ASCII input.
+        env.update(LANG="C.UTF-8", LC_ALL="C.UTF-8", TERM="dumb")
+        env.pop("GHC_ENVIRONMENT", None)
+        try:
+            proc = subprocess.Popen(
+                args,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                cwd=str(workdir),
+                pass_fds=(stdin_fd,),
+                start_new_session=True,  # its own process group, for SIGINT and cleanup
+            )
+        except OSError as exc:
+            os.close(stdin_fd)
+            raise GhciStartError(f"cannot start {ghc}: {exc}") from exc
+        marker = f"#~GHCSHIM-{secrets.token_hex(12)}~#".encode()
+        self = cls(proc, config, workdir, owns_workdir, stdin_fd, marker)
+        try:
+            # GHCi prints its prompt before reading each command: the first marker appears
+            # only after both settings are read. `-v0` would hide the prompt altogether.
+            await self._write(f':set prompt-cont ""\n:set prompt "{marker.decode()}"\n')
+            banner = await asyncio.wait_for(self._collect(None, None, None), config.start_timeout)
+            self.ghc_version = _version_from_banner(banner.stdout)
+            # Reads of stdin must not read ahead: the server rewinds the stdin file before
+            # each statement, and a buffered handle would replay stale text. stdout is line
+            # buffered instead of GHCi's NoBuffering, which writes character by character
+            # (printing 10 MB took 17 s instead of 1 s here); GHCi still flushes it after
+            # every statement. `_ <-` binds no names: `it` and the user's scope stay as
+            # they were.
+            setup = await asyncio.wait_for(self.run(_SETUP, line=None), config.start_timeout)
+            if setup.stderr.strip():
+                raise GhciStartError(f"GHCi set-up failed: {setup.stderr.strip()}")
+        except (GhciDied, TimeoutError, GhciStartError) as exc:
+            tail = getattr(exc, "stderr_tail", "") or ""
+            await self.kill()
+            raise GhciStartError(f"GHCi did not start ({ghc}): {exc} {tail}".strip()) from exc
+        return self
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self._proc.poll()
+
+    @property
+    def alive(self) -> bool:
+        return self._proc.poll() is None and not self._out.eof
+
+    def interrupt(self) -> None:
+        """SIGINT to the whole process group: GHCi and its interpreter both see it.
+
+        Signalling only the ghc process does nothing while iserv runs the code (GHC 9.0.2,
+        ``-fexternal-interpreter``; see ghc_api.md §1.9).
+        """
+        # GHCi answers a SIGINT that arrives while it waits for input with one more prompt;
+        # the next command starts with a resync that discards it.
+        self._needs_resync = True
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._proc.pid, signal.SIGINT)
+
+    async def _resync(self) -> None:
+        self._needs_resync = False
+        # Let a signal still in flight land while GHCi is idle, not while it reads the
+        # next command (a SIGINT during the read would discard that line).
+        await asyncio.sleep(0.05)
+        self._out.read_available()
+        self._err.read_available()
+        self._leftover_out = b""
+        self._leftover_err = b""
+        self._marker = f"#~GHCSHIM-{secrets.token_hex(12)}~#".encode()
+        await self._write(f':set prompt "{self._marker.decode()}"\n')
+        await self._collect(None, None, None)
+
+    async def stop(self, grace: float = 2.0) -> None:
+        """Ask GHCi to quit, then SIGTERM, then SIGKILL the process group; always reaps."""
+        if self._proc.poll() is None:
+            with contextlib.suppress(OSError, GhciDied, TimeoutError):
+                await asyncio.wait_for(self._write(":quit\n"), grace)
+            await self._wait_exit(grace)
+        await self.kill()
+
+    async def kill(self) -> None:
+        """SIGKILL the whole process group (a busy GHCi ignores SIGTERM) and reap it."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._proc.pid, signal.SIGKILL)
+        await self._wait_exit(10.0)
+        # A second signal catches an interpreter that was being spawned at the first.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._proc.pid, signal.SIGKILL)
+        for pipe in (self._proc.stdin, self._proc.stdout, self._proc.stderr):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
+        with contextlib.suppress(OSError):
+            os.close(self._stdin_fd)
+        if self._owns_workdir:
+
+
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    # ------------------------------------------------------------------ commands
+
+    def set_stdin(self, text: str | None) -> None:
+        """The text the next statement reads from stdin; then end of file."""
+        data = (text or "").encode("utf-8")
+        os.ftruncate(self._stdin_fd, 0)
+        if data:
+            os.pwrite(self._stdin_fd, data, 0)
+        os.lseek(self._stdin_fd, 0, os.SEEK_SET)
+
+    async def run(
+        self,
+        text: str,
+        *,
+        line: int | None = 1,
+        source_file: str = "<interactive>",
+        on_stdout: OutputCallback | None = None,
+        on_stderr: OutputCallback | None = None,
+        output_limit: int | None = None,
+    ) -> CommandOutput:
+        """Send one command (a statement, declarations or a colon command the server built)
+        and collect its output up to the prompt.
+
+        ``line`` set: the text is sent as a ``:{``/``:}`` block whose first line GHC reports
+        as ``line`` of ``source_file`` (a LINE pragma, as ``execLineNumber`` does in GHC).
+
+        Raises:
+            GhciDied: GHCi exited or closed its stdout before the prompt came back.
+        """
+        if self._needs_resync:
+            await self._resync()
+        if line is not None:
+            payload = f':{{\n{{-# LINE {line} "{_escape(source_file)}" #-}}\n{text}\n:}}\n'
+        elif "\n" in text:
+            payload = f":{{\n{text}\n:}}\n"
+        else:
+            payload = text + "\n"
+        await self._write(payload)
+        self.commands_run += 1
+        return await self._collect(on_stdout, on_stderr, output_limit)
+
+    async def _wait_exit(self, timeout: float) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        delay = 0.002
+        while self._proc.poll() is None and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+    async def _write(self, text: str) -> None:
+        data = memoryview(text.encode("utf-8"))
+        loop = asyncio.get_running_loop()
+        while data:
+            try:
+                written = os.write(self._in_fd, data)
+            except BlockingIOError:
+                ready = loop.create_future()
+                loop.add_writer(self._in_fd, ready.set_result, None)
+                try:
+                    await ready
+                finally:
+                    loop.remove_writer(self._in_fd)
+                continue
+            except (BrokenPipeError, ValueError, OSError) as exc:
+                raise GhciDied(
+                    f"GHCi's stdin is closed ({exc})", returncode=self.returncode, stderr_tail=""
+                ) from exc
+            data = data[written:]
+
+    async def _collect(
+        self,
+        on_stdout: OutputCallback | None,
+        on_stderr: OutputCallback | None,
+        output_limit: int | None,
+    ) -> CommandOutput:
+        loop = asyncio.get_running_loop()
+        marker = self._marker
+        keep = len(marker) - 1
+        out_dec = codecs.getincrementaldecoder("utf-8")("replace")
+        err_dec = codecs.getincrementaldecoder("utf-8")("replace")
+        result = CommandOutput("", "")
+        out_parts: list[str] = []
+        err_parts: list[str] = []
+        err_tail = bytearray()
+        pending_out = self._leftover_out
+        self._leftover_out = b""
+        first_err = self._leftover_err
+        self._leftover_err = b""
+        limit = output_limit if output_limit is not None else 1 << 62
+        used = 0
+
+        def take_err(data: bytes) -> None:
+            nonlocal used
+            if not data:
+                return
+            result.stderr_bytes += len(data)
+            err_tail.extend(data)
+            if len(err_tail) > _STDERR_TAIL:
+                del err_tail[: len(err_tail) - _STDERR_TAIL]
+            if used + len(data) > limit:
+                result.truncated = True
+                return
+            used += len(data)
+            text = err_dec.decode(data)
+            err_parts.append(text)
+            if on_stderr is not None and text:
+                on_stderr(text)
+
+        def take_out(data: bytes) -> None:
+            nonlocal used
+            if not data:
+                return
+            result.stdout_bytes += len(data)
+            if used + len(data) > limit:
+                result.truncated = True
+                data = data[: max(0, limit - used)]
+            used += len(data)
+            text = out_dec.decode(data)
+            out_parts.append(text)
+            if on_stdout is not None and text:
+                on_stdout(text)
+
+        take_err(first_err)
+        wake = asyncio.Event()
+        loop.add_reader(self._out.fd, wake.set)
+        loop.add_reader(self._err.fd, wake.set)
+        try:
+            while True:
+                take_err(self._err.read_available())
+                pending_out += self._out.read_available()
+                index = pending_out.find(marker)
+                if index >= 0:
+                    take_out(pending_out[:index])
+                    self._leftover_out = pending_out[index + len(marker) :]
+                    # Everything GHCi wrote to stderr for this command precedes the prompt.
+                    take_err(self._err.read_available())
+                    break
+                # Hold back what could be the start of a marker split across reads.
+                if len(pending_out) > keep:
+                    cut = len(pending_out) - keep
+                    take_out(pending_out[:cut])
+                    pending_out = pending_out[cut:]
+                if self._out.eof:
+                    take_err(self._err.read_available())
+                    await self._wait_exit(2.0)
+                    raise GhciDied(
+                        f"GHCi exited (status {self.returncode})",
+                        returncode=self.returncode,
+                        stderr_tail=err_tail.decode("utf-8", "replace"),
+                    )
+                wake.clear()
+                await wake.wait()
+        finally:
+            with contextlib.suppress(Exception):
+                loop.remove_reader(self._out.fd)
+            with contextlib.suppress(Exception):
+                loop.remove_reader(self._err.fd)
+        out_parts.append(out_dec.decode(b"", final=True))
+        err_parts.append(err_dec.decode(b"", final=True))
+        result.stdout = "".join(out_parts)
+        result.stderr = "".join(err_parts)
+        if result.truncated:
+            # The last part of stderr (where GHCi reports the exception) must survive.
+            tail = err_tail.decode("utf-8", "replace")
+            if not result.stderr.endswith(tail):
+                result.stderr = result.stderr + tail
+        return result
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+
+
+def _version_from_banner(banner: str) -> str:
+    # "GHCi, version 9.0.2: https://www.haskell.org/ghc/  :? for help"
+    marker = "GHCi, version "
+    start = banner.find(marker)
+    if start < 0:
+        return "unknown"
+    rest = banner[start + len(marker) :]
+    return rest.split(":", 1)[0].strip()
+

@@ -1,0 +1,459 @@
+"""The server: connections, the warm pool, session ownership and request dispatch.
+
+Responsible for: serving any number of connections over asyncio streams, one task per
+request (sessions run in parallel; requests of one session run one at a time, in order;
+``interrupt`` never queues), mapping every failure to exactly one error reply, and stopping
+every GHCi it started. Must not: parse bytes (``core.protocol`` does) or GHCi output
+(``session`` and its parsers do).
+
+It is a library object first: ``Server(config)`` can be hosted by any asyncio program and
+fed connections with ``serve_connection``; ``core.server.transport`` adds listeners and the
+command line. Errors are caught in three tiers (pygls's pattern): a ``RequestError`` becomes
+its own code, a ``ValidationError`` while building a reply becomes ``internal`` with the
+problems listed, anything else becomes ``internal`` and is logged with its traceback — the
+connection and the server carry on in every case.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Final, Literal, assert_never
+
+from pydantic import ValidationError
+
+from core import __version__
+from core.protocol import END_OF_STREAM, NEED_DATA, RequestRejected, ServerConnection
+from core.protocol import messages as m
+from core.protocol.errors import (
+    ErrorDetails,
+    GhcUsageError,
+    InternalServerError,
+    RequestError,
+    SessionLimitError,
+    UnknownSessionError,
+)
+from core.protocol.framing import DEFAULT_MAX_FRAME
+from core.server.ghci_process import GhciConfig, GhciProcess, GhciStartError, find_ghc
+from core.server.session import Emit, Session, SessionLimits
+
+__all__ = ["Server", "ServerConfig"]
+
+log = logging.getLogger(__name__)
+
+# Output travels in pieces no larger than this, so one huge write never needs one huge frame.
+_OUTPUT_CHUNK: Final = 256 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """Server settings; every limit has a finite default."""
+
+    ghc: str | None = None
+    flags: tuple[str, ...] = ()
+    max_sessions: int = 64
+    pool_size: int = 1
+    timeout: float = 120.0
+    heap_mb: int | None = 2048
+    cpu_seconds: int | None = None
+    output_limit: int = 32 * 1024 * 1024
+    idle_timeout: float | None = 3600.0
+    token: str | None = None
+    max_frame: int = DEFAULT_MAX_FRAME
+
+
+@dataclass(slots=True)
+class _Client:
+    name: str
+    sessions: dict[str, Session] = field(default_factory=dict)
+
+
+Writer = Callable[[bytes], None]
+
+
+class Server:
+    """Hosts GHCi sessions for connected clients."""
+
+    def __init__(self, config: ServerConfig | None = None) -> None:
+        self.config = config or ServerConfig()
+        self._sessions: dict[str, Session] = {}
+        self._owners: dict[str, _Client] = {}
+        self._pool: list[GhciProcess] = []
+        self._pool_filling: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[object]] = set()
+        self._idle_task: asyncio.Task[None] | None = None
+        self.ghc = ""
+        self.ghc_version = ""
+        self._closing = False
+        self._starting = 0
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Find GHC, learn its version and start filling the warm pool.
+
+        Raises:
+            GhciStartError: GHC is not installed or does not start.
+        """
+        self.ghc = find_ghc(self.config.ghc)
+        first = await GhciProcess.start(self._ghci_config(()))
+        self.ghc_version = first.ghc_version
+        self._pool.append(first)
+        self._refill_pool()
+        if self.config.idle_timeout is not None:
+            self._idle_task = asyncio.create_task(self._expire_idle())
+
+    async def close(self) -> None:
+        """Stop every session and pooled GHCi; the server serves nothing afterwards."""
+        self._closing = True
+        for task in (self._pool_filling, self._idle_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+        sessions = list(self._sessions.values())
+        self._sessions.clear()
+        pool, self._pool = self._pool, []
+        await asyncio.gather(
+            *(s.close() for s in sessions), *(g.kill() for g in pool), return_exceptions=True
+        )
+
+    def _ghci_config(self, flags: tuple[str, ...], libdir: str | None = None,
+                     heap_mb: int | None = None) -> GhciConfig:
+        return GhciConfig(
+            ghc=self.ghc or (self.config.ghc or "ghc"),
+            flags=self.config.flags + flags,
+            libdir=libdir,
+            heap_mb=heap_mb if heap_mb is not None else self.config.heap_mb,
+            cpu_seconds=self.config.cpu_seconds,
+        )
+
+    def _refill_pool(self) -> None:
+        if self._closing or self._pool_filling is not None and not self._pool_filling.done():
+            return
+        self._pool_filling = asyncio.create_task(self._fill_pool())
+
+    async def _fill_pool(self) -> None:
+        while not self._closing and len(self._pool) < self.config.pool_size:
+            try:
+                ghci = await GhciProcess.start(self._ghci_config(()))
+            except GhciStartError:
+                log.exception("could not start a GHCi for the warm pool")
+                await asyncio.sleep(1.0)
+                continue
+            if self._closing:
+                await ghci.kill()
+                return
+            self._pool.append(ghci)
+
+    async def _expire_idle(self) -> None:
+        assert self.config.idle_timeout is not None
+        while True:
+            await asyncio.sleep(min(60.0, self.config.idle_timeout / 4))
+            now = time.monotonic()
+            for session in list(self._sessions.values()):
+                if not session.busy and now - session.last_used > self.config.idle_timeout:
+                    log.info("closing idle session %s", session.id)
+                    await self._drop_session(session)
+
+    # ------------------------------------------------------------------ connections
+
+    async def serve_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        """Serve one connection until the peer closes it; its sessions close with it."""
+
+        def write(data: bytes) -> None:
+            if not writer.is_closing():
+                writer.write(data)
+
+        try:
+            await self.serve_stream(reader.read, write)
+        finally:
+            with contextlib.suppress(Exception):
+                writer.close()
+
+    async def serve_stream(
+        self, read: Callable[[int], Awaitable[bytes]], write: Writer
+    ) -> None:
+        """Serve one connection given as a read coroutine and a write function."""
+        conn = ServerConnection(
+            server_version=__version__,
+            ghc_version=self.ghc_version,
+            token=self.config.token,
+            max_frame=self.config.max_frame,
+        )
+        client = _Client(name=secrets.token_hex(4))
+        tasks: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                try:
+                    data = await read(1 << 16)
+                except (ConnectionError, OSError):
+                    data = b""
+                conn.receive_data(data)
+                if not self._drain_events(conn, client, write, tasks):
+                    return
+                if not data:
+                    return
+        finally:
+            for session in list(client.sessions.values()):
+                session.interrupt()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(
+                *(self._drop_session(s) for s in list(client.sessions.values())),
+                return_exceptions=True,
+            )
+
+    def _drain_events(
+        self,
+        conn: ServerConnection,
+        client: _Client,
+        write: Writer,
+        tasks: set[asyncio.Task[None]],
+    ) -> bool:
+        while True:
+            event = conn.next_event()
+            if event is NEED_DATA:
+                return True
+            if event is END_OF_STREAM:
+                return False
+            if isinstance(event, RequestRejected):
+                write(event.data)
+                if event.close:
+                    return False
+                continue
+            request: m.Request = event  # type: ignore[assignment]
+            if isinstance(request, m.Hello):
+                write(conn.welcome(request))
+                continue
+            if isinstance(request, m.Interrupt):
+                # Interrupts are answered at once, never queued behind the session's lock.
+                self._reply(conn, write, request.id, self._interrupt(client, request))
+                continue
+            task = asyncio.create_task(self._run(conn, client, request, write))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+    def _interrupt(self, client: _Client, request: m.Interrupt) -> m.Reply | RequestError:
+        session = client.sessions.get(request.session)
+        if session is None:
+            return UnknownSessionError(f"no session {request.session!r} on this connection")
+        session.interrupt()
+        return m.Done(id=request.id)
+
+    async def _run(
+        self, conn: ServerConnection, client: _Client, request: m.Request, write: Writer
+    ) -> None:
+        rid = request.id
+
+        def emit(stream: Literal["stdout", "stderr"], text: str) -> None:
+            for start in range(0, len(text), _OUTPUT_CHUNK):
+                piece = text[start : start + _OUTPUT_CHUNK]
+                if rid in conn.pending:
+                    write(conn.send(m.Output(id=rid, stream=stream, text=piece)))
+
+        try:
+            result: m.Reply | RequestError = await self._dispatch(client, request, emit)
+        except RequestError as exc:
+            result = exc
+        except asyncio.CancelledError:
+            conn.abandon(rid)
+            raise
+        except ValidationError as exc:
+            log.exception("invalid reply built for %s", request.op)
+            result = InternalServerError(
+                f"the server built an invalid reply for {request.op!r}",
+                details=ErrorDetails(problems=tuple(str(e["msg"]) for e in exc.errors())),
+            )
+        except GhciStartError as exc:
+            result = InternalServerError(f"GHCi could not be started: {exc}")
+        except Exception as exc:
+            log.exception("internal error serving %s", request.op)
+            result = InternalServerError(f"internal server error: {type(exc).__name__}: {exc}")
+        self._reply(conn, write, rid, result)
+
+    def _reply(
+        self, conn: ServerConnection, write: Writer, rid: int, result: m.Reply | RequestError
+    ) -> None:
+        if rid not in conn.pending:
+            return
+        if isinstance(result, RequestError):
+            result = _error_reply(rid, result)
+        try:
+            data = conn.send(result)
+        except ValueError as exc:  # larger than a frame may be
+            data = conn.send(
+                m.Error(id=rid, code="output_limit", message=f"reply too large to send: {exc}")
+            )
+        write(data)
+
+    # ------------------------------------------------------------------ dispatch
+
+    async def _dispatch(self, client: _Client, request: m.Request, emit: Emit) -> m.Reply:
+        match request:
+            case m.OpenSession():
+                return await self._open_session(client, request)
+            case m.CloseSession():
+                session = self._session(client, request.session)
+                await self._drop_session(session)
+                return m.Done(id=request.id)
+            case m.ListSessions():
+                now = time.monotonic()
+                return m.SessionsResult(
+                    id=request.id,
+                    sessions=[
+                        m.SessionInfo(session=s.id, busy=s.busy, restarts=s.restarts,
+                                      age=now - s.created)
+                        for s in client.sessions.values()
+                    ],
+                )
+            case m.Hello() | m.Interrupt():
+                raise GhcUsageError(f"{request.op!r} is handled by the connection")
+            case _:
+                session = self._session(client, request.session)
+                async with session.lock:
+                    if session.closed:
+                        raise UnknownSessionError(f"session {session.id!r} was closed")
+                    return await self._session_op(session, request, emit)
+
+    async def _session_op(self, session: Session, request: m.Request, emit: Emit) -> m.Reply:
+        match request:
+            case m.ExecStmt():
+                return await session.exec_stmt(request, emit)
+            case m.RunDecls():
+                return await session.run_decls(request, emit)
+            case m.DynCompileExpr():
+                return await session.dyn_compile_expr(request, emit)
+            case m.CompileExpr():
+                return await session.compile_expr(request, emit)
+            case m.FreeRefs():
+                return await session.free_refs(request)
+            case m.BindValue():
+                return await session.bind_value(request)
+            case m.ExprType():
+                return await session.expr_type(request)
+            case m.TypeKind():
+                return await session.type_kind(request)
+            case m.GetInfo():
+                return await session.get_info(request)
+            case m.NamesInScope():
+                return await session.names_in_scope(request)
+            case m.ParseName():
+                return await session.parse_name(request)
+            case m.GetBindings():
+                return await session.get_bindings(request)
+            case m.GetContext():
+                return await session.get_context(request)
+            case m.SetContext():
+                return await session.set_context(request)
+            case m.GetFlags():
+                return await session.get_flags(request)
+            case m.SetFlags():
+                return await session.set_flags(request)
+            case m.SetTargets():
+                return await session.set_targets(request)
+            case m.GetTargets():
+                return await session.get_targets(request)
+            case m.AddTarget():
+                return await session.add_target(request)
+            case m.RemoveTarget():
+                return await session.remove_target(request)
+            case m.Load():
+                return await session.load(request, emit)
+            case m.ModuleGraph():
+                return await session.module_graph(request)
+            case m.Complete():
+                return await session.complete(request)
+            case m.Hello() | m.OpenSession() | m.CloseSession() | m.ListSessions() | \
+                    m.Interrupt():
+                raise GhcUsageError(f"{request.op!r} is not a session operation")
+            case _:
+                assert_never(request)
+
+    def _session(self, client: _Client, session_id: str) -> Session:
+        session = client.sessions.get(session_id)
+        if session is None:
+            # Sessions of other clients are indistinguishable from sessions that don't exist.
+            raise UnknownSessionError(f"no session {session_id!r} on this connection")
+        return session
+
+    async def _open_session(self, client: _Client, request: m.OpenSession) -> m.SessionOpened:
+        if self._closing:
+            raise InternalServerError("the server is shutting down")
+        if len(self._sessions) + self._starting >= self.config.max_sessions:
+            raise SessionLimitError(
+                f"the server already runs its maximum of {self.config.max_sessions} sessions"
+            )
+        options = request.options
+        for flag in options.flags:
+            if not flag.startswith("-") or any(c.isspace() for c in flag):
+                raise GhcUsageError(f"not a GHC flag: {flag!r}")
+        config = self._ghci_config(tuple(options.flags), options.libdir, options.heap_mb)
+        warm = not options.flags and options.libdir is None and (
+            options.heap_mb is None or options.heap_mb == self.config.heap_mb
+        )
+        ghci: GhciProcess | None = None
+        while warm and self._pool and ghci is None:
+            candidate = self._pool.pop(0)
+            ghci = candidate if candidate.alive else None
+        self._starting += 1
+        try:
+            if ghci is None:
+                warm = False
+                ghci = await GhciProcess.start(config)
+        finally:
+            self._starting -= 1
+        self._refill_pool()
+        limits = SessionLimits(
+            timeout=options.timeout or self.config.timeout,
+            output_limit=options.output_limit or self.config.output_limit,
+        )
+        session = Session(secrets.token_urlsafe(12), ghci, config, limits)
+        self._sessions[session.id] = session
+        self._owners[session.id] = client
+        client.sessions[session.id] = session
+        return m.SessionOpened(
+            id=request.id, session=session.id, ghc_version=ghci.ghc_version, warm=warm
+        )
+
+    async def _drop_session(self, session: Session) -> None:
+        self._sessions.pop(session.id, None)
+        owner = self._owners.pop(session.id, None)
+        if owner is not None:
+            owner.sessions.pop(session.id, None)
+        await session.close()
+
+
+def _error_reply(rid: int, exc: RequestError) -> m.Error:
+    details = exc.details
+    return m.Error(
+        id=rid,
+        code=exc.code,
+        message=exc.message,
+        details=m.ErrorDetailsModel(
+            diagnostics=[
+                m.Diagnostic(
+                    file=d.file, line=d.line, column=d.column, end_line=d.end_line,
+                    end_column=d.end_column, severity=d.severity, message=d.message,
+                    code=d.code,
+                )
+                for d in details.diagnostics
+            ],
+            exception=(
+                m.ExceptionModel(type=details.exception.type, message=details.exception.message)
+                if details.exception
+                else None
+            ),
+            replayed=list(details.replayed),
+            problems=list(details.problems),
+            output=details.output,
+        ),
+    )

@@ -1,0 +1,938 @@
+"""A session: one GHCi child, its limits, its journal, and the operations run in it.
+
+Responsible for: turning each validated request into GHCi commands built by the server
+(never user text as a colon command), reading GHCi's answer into a reply model or a
+``RequestError`` with structured details, time limits, interrupts, crash recovery (restart
+and replay the journal), and keeping one request at a time per session. Must not: know about
+connections or frames (``server`` does), or parse GHC's text itself beyond calling the pure
+parsers in ``diagnostics``, ``ghci_text`` and ``haskell_source``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import signal
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final, Literal
+
+from core.protocol import messages as m
+from core.protocol.errors import (
+    CompileError,
+    DiagnosticInfo,
+    ErrorDetails,
+    EvaluationError,
+    ExceptionInfo,
+    GhcUsageError,
+    InterruptedError_,
+    OutputLimitError,
+    SessionDiedError,
+    TimeoutError_,
+    UnsupportedError,
+)
+from core.server.diagnostics import (
+    INTERRUPTED,
+    Diagnostic,
+    classify_exception,
+    parse_diagnostics,
+    split_exception,
+)
+from core.server.ghci_process import CommandOutput, GhciConfig, GhciDied, GhciProcess
+from core.server.ghci_text import parse_complete, parse_info, parse_module_lines
+from core.server.haskell_source import bound_names, check_sendable, classify, declared_names
+from core.server.journal import Journal, JournalEntry
+from core.server.output import StderrStreamer
+from core.server.value_writer import writer_statement
+
+__all__ = ["Emit", "Session", "SessionLimits"]
+
+log = logging.getLogger(__name__)
+
+Emit = Callable[[Literal["stdout", "stderr"], str], None]
+
+_IDENT: Final = re.compile(r"^[a-z_][A-Za-z0-9_']*$")
+_MODULE: Final = re.compile(r"^[A-Z][A-Za-z0-9_']*(\.[A-Z][A-Za-z0-9_']*)*$")
+# Flags that would break the server's hold on GHCi (its interpreter, prompt, scripts) or
+# reach outside the session; everything else is GHC's business to accept or refuse.
+_FORBIDDEN_FLAGS: Final = re.compile(
+    r"^-(f(no-)?external-interpreter|pgm|opt|ghci-script|ignore-dot-ghci|e$|-interactive|"
+    r"-make|interactive-print|B|v[0-9]?$|package-env|F$|ddump|dth-dec-file|fno-code|"
+    r"fobject-code|fbyte-code|outputdir|odir|hidir|stubdir|dumpdir|tmpdir|fplugin)"
+)
+# GHC's "kind of thing" words that start a TyThing line in :info output.
+_NOT_IN_SCOPE: Final = re.compile(r"Not in scope|not in scope|No module named|not in scope:")
+
+
+@dataclass(frozen=True, slots=True)
+class SessionLimits:
+    """Per-session limits; every one has a finite default (DESIGN.md: limits per session)."""
+
+    timeout: float = 120.0  # seconds per request, evaluation and serialisation together
+    grace: float = 2.0  # seconds an interrupted request gets before GHCi is killed
+    output_limit: int = 32 * 1024 * 1024  # bytes of output kept per request
+    value_limit: int = 48 * 1024 * 1024  # bytes of one serialized value
+
+
+@dataclass(slots=True)
+class _State:
+    context: list[m.ImportSpec] = field(default_factory=list)
+    extensions: dict[str, bool] = field(default_factory=dict)  # name -> on
+    flags: list[str] = field(default_factory=list)
+    targets: list[m.TargetSpec] = field(default_factory=list)
+    bindings: list[str] = field(default_factory=list)  # oldest first
+    refs: set[str] = field(default_factory=set)
+
+
+class Session:
+    """One user session. ``run_*`` methods are called with the session lock held."""
+
+    def __init__(
+        self,
+        session_id: str,
+        ghci: GhciProcess,
+        config: GhciConfig,
+        limits: SessionLimits,
+    ) -> None:
+        self.id = session_id
+        self.ghci = ghci
+        self.config = config
+        self.limits = limits
+        self.lock = asyncio.Lock()
+        self.journal = Journal()
+        self.state = _State()
+        self.restarts = 0
+        self.created = time.monotonic()
+        self.last_used = time.monotonic()
+        self.closed = False
+        self._running: asyncio.Future[CommandOutput] | None = None
+        self._interrupt_reason: Literal["interrupt", "timeout"] | None = None
+        self._ref_counter = 0
+        self._value_path = Path(ghci.workdir) / "value.bin"
+
+    @property
+    def busy(self) -> bool:
+        return self.lock.locked()
+
+    # ------------------------------------------------------------------ plumbing
+
+    async def close(self) -> None:
+        self.closed = True
+        self.interrupt()
+        await self.ghci.stop()
+
+    def interrupt(self) -> bool:
+        """Interrupt the running request, if any; never waits for the session lock."""
+        running = self._running
+        if running is None or running.done():
+            return False
+        self._interrupt_reason = self._interrupt_reason or "interrupt"
+        self.ghci.interrupt()
+        asyncio.get_running_loop().call_later(self.limits.grace, self._kill_if_stuck, running)
+        return True
+
+    def _kill_if_stuck(self, running: asyncio.Future[CommandOutput]) -> None:
+        if not running.done() and self._running is running:
+            log.warning("session %s ignored SIGINT for %.1fs; killing GHCi", self.id,
+                        self.limits.grace)
+            asyncio.ensure_future(self.ghci.kill())
+
+    async def _command(
+        self,
+        text: str,
+        *,
+        timeout: float | None = None,
+        line: int | None = None,
+        source_file: str = "<interactive>",
+        stdin: str | None = None,
+        on_stdout: Callable[[str], None] | None = None,
+        on_stderr: Callable[[str], None] | None = None,
+    ) -> tuple[CommandOutput, Literal["interrupt", "timeout"] | None]:
+        """Run one command under the time limit; recover from a dead GHCi.
+
+        Raises:
+            SessionDiedError: GHCi died or had to be killed; it was restarted and replayed.
+        """
+        self.last_used = time.monotonic()
+        limit = timeout if timeout is not None else self.limits.timeout
+        self._interrupt_reason = None
+        self.ghci.set_stdin(stdin)
+        task = asyncio.ensure_future(
+            self.ghci.run(
+                text,
+                line=line,
+                source_file=source_file,
+                on_stdout=on_stdout,
+                on_stderr=on_stderr,
+                output_limit=self.limits.output_limit,
+            )
+        )
+        self._running = task
+        try:
+            done, _ = await asyncio.wait({task}, timeout=limit)
+            if not done:
+                self._interrupt_reason = "timeout"
+                self.interrupt()
+                done, _ = await asyncio.wait({task}, timeout=self.limits.grace + 1.0)
+                if not done:
+                    task.cancel()
+                    with contextlib.suppress(BaseException):
+                        await task
+                    await self._recover(
+                        f"the request exceeded its time limit of {limit:g} s and GHCi did not "
+                        "stop when interrupted, so it was killed"
+                    )
+            try:
+                output = task.result()
+            except GhciDied as exc:
+                reason = self._interrupt_reason
+                detail = exc.stderr_tail.strip()
+                if reason == "timeout":
+                    why = f"the request exceeded its time limit of {limit:g} s; GHCi was killed"
+                elif reason == "interrupt":
+                    why = "GHCi did not stop when interrupted and was killed"
+                else:
+                    why = f"the interpreter died ({_describe_exit(exc.returncode)})"
+                await self._recover(why + (f": {detail}" if detail else ""))
+            return output, self._interrupt_reason
+        finally:
+            self._running = None
+
+    async def _recover(self, why: str) -> None:
+        """Restart GHCi, replay the journal, and raise ``SessionDiedError`` saying so."""
+        await self.ghci.kill()
+        self.restarts += 1
+        replayed, failed = await self._restart_and_replay()
+        skipped = [f"not re-run (side effects): {s}" for s in self.journal.skipped]
+        message = f"{why}. The session was restarted"
+        if replayed:
+            message += f" and {len(replayed)} state change(s) were replayed"
+        if failed:
+            message += f"; {len(failed)} could not be replayed"
+        raise SessionDiedError(
+            message,
+            details=ErrorDetails(
+                replayed=tuple(replayed), problems=tuple(failed + skipped)
+            ),
+        )
+
+    async def _restart_and_replay(self) -> tuple[list[str], list[str]]:
+        config = GhciConfig(
+            ghc=self.config.ghc,
+            flags=self.config.flags,
+            libdir=self.config.libdir,
+            heap_mb=self.config.heap_mb,
+            cpu_seconds=self.config.cpu_seconds,
+            workdir=None,
+            start_timeout=self.config.start_timeout,
+        )
+        self.ghci = await GhciProcess.start(config)
+        self._value_path = Path(self.ghci.workdir) / "value.bin"
+        self.state.refs.clear()
+        replayed: list[str] = []
+        failed: list[str] = []
+        for entry in list(self.journal.entries):
+            ok = True
+            commands = [entry.text] if entry.kind in ("decls", "let") else entry.text.split("\n")
+            for command in commands:
+                try:
+                    out = await asyncio.wait_for(
+                        self.ghci.run(
+                            command,
+                            line=entry.line,
+                            source_file=entry.source_file,
+                        ),
+                        self.limits.timeout,
+                    )
+                except (GhciDied, TimeoutError):
+                    failed.append(entry.summary)
+                    self.ghci = await GhciProcess.start(config)
+                    ok = False
+                    break
+                if any(d.severity == "error" for d in parse_diagnostics(out.stderr)):
+                    ok = False
+            (replayed if ok else failed).append(entry.summary)
+        return replayed, failed
+
+    # ------------------------------------------------------------------ parsing helpers
+
+    @staticmethod
+    def _errors(stderr: str) -> list[Diagnostic]:
+        return [d for d in parse_diagnostics(stderr) if d.severity == "error"]
+
+    def _compile_error(self, stderr: str, fallback: str) -> CompileError:
+        diagnostics = parse_diagnostics(stderr)
+        text = stderr.strip() or fallback
+        return CompileError(
+            text,
+            details=ErrorDetails(diagnostics=tuple(_info(d) for d in diagnostics)),
+        )
+
+    @staticmethod
+    def _exception(shown: str, reason: Literal["interrupt", "timeout"] | None) -> ExceptionInfo:
+        if shown == INTERRUPTED:
+            if reason == "timeout":
+                return ExceptionInfo("Timeout", "timeout")
+            return ExceptionInfo("UserInterrupt", "user interrupt")
+        return ExceptionInfo(classify_exception(shown), shown)
+
+    def _check_text(self, text: str) -> None:
+        problem = check_sendable(text)
+        if problem is not None:
+            raise CompileError(problem)
+
+    # ------------------------------------------------------------------ statements
+
+    async def exec_stmt(self, req: m.ExecStmt, emit: Emit) -> m.ExecResult:
+        self._check_text(req.stmt)
+        kind = classify(req.stmt)
+        if kind == "empty":
+            return m.ExecResult(id=req.id, names=[])
+        if kind in ("declaration", "import"):
+            word = req.stmt.split()[0]
+            raise CompileError(
+                f"{req.source_file}:{req.line}:1: error: parse error on input ‘{word}’",
+                details=ErrorDetails(
+                    diagnostics=(
+                        _diag(req.source_file, req.line, 1, len(word),
+                              f"parse error on input ‘{word}’"),
+                    )
+                ),
+            )
+        streamer = StderrStreamer(lambda text: emit("stderr", text))
+        saw_stdout = False
+
+        def on_stdout(text: str) -> None:
+            nonlocal saw_stdout
+            saw_stdout = True
+            emit("stdout", text)
+
+        output, reason = await self._command(
+            req.stmt,
+            timeout=req.timeout,
+            line=req.line,
+            source_file=req.source_file,
+            stdin=req.stdin,
+            on_stdout=on_stdout,
+            on_stderr=streamer.feed,
+        )
+        diagnostics, rest = _leading_diagnostics(output.stderr)
+        errors = [d for d in diagnostics if d.severity == "error"]
+        if errors and not saw_stdout and not rest.strip():
+            raise self._compile_error(output.stderr, "compile error")
+        user_stderr, shown = split_exception(rest)
+        # Stream what the streamer held back (a partial last line, or text held because it
+        # started like a diagnostic) — it is the user's own output.
+        held = user_stderr[max(0, streamer.emitted - _prefix_len(output.stderr, rest)) :]
+        if held:
+            emit("stderr", held)
+        warnings = [_model(d) for d in diagnostics if d.severity == "warning"]
+        if shown is not None:
+            exc = self._exception(shown, reason)
+            return m.ExecResult(
+                id=req.id,
+                names=[],
+                exception=m.ExceptionModel(type=exc.type, message=exc.message),
+                truncated=output.truncated,
+                warnings=warnings,
+            )
+        names = bound_names(req.stmt)
+        self._note_bindings(names)
+        stripped = req.stmt.lstrip()
+        if stripped.startswith("let") and "<-" not in stripped.split("\n", 1)[0]:
+            self.journal.record(
+                JournalEntry("let", req.stmt, f"let: {_short(req.stmt)}", req.line,
+                             req.source_file)
+            )
+        elif names and names != ["it"]:
+            self.journal.skip(_short(req.stmt))
+        return m.ExecResult(id=req.id, names=names, truncated=output.truncated, warnings=warnings)
+
+    async def run_decls(self, req: m.RunDecls, emit: Emit) -> m.DeclsResult:
+        self._check_text(req.decls)
+        kind = classify(req.decls)
+        if kind == "empty":
+            return m.DeclsResult(id=req.id, names=[])
+        if kind != "declaration":
+            message = (
+                "Parse error: module header, import declaration\n"
+                "or top-level declaration expected."
+            )
+            raise CompileError(
+                f"{req.source_file}:{req.line}:1: error:\n    {message}",
+                details=ErrorDetails(
+                    diagnostics=(_diag(req.source_file, req.line, 1, 1, message),)
+                ),
+            )
+        output, _ = await self._command(
+            req.decls, timeout=req.timeout, line=req.line, source_file=req.source_file
+        )
+        diagnostics = parse_diagnostics(output.stderr)
+        if any(d.severity == "error" for d in diagnostics):
+            raise self._compile_error(output.stderr, "compile error")
+        if output.stdout:
+            emit("stdout", output.stdout)
+        names = declared_names(req.decls)
+        self._note_bindings(names)
+        self.journal.record(
+            JournalEntry("decls", req.decls, f"declarations: {_short(req.decls)}", req.line,
+                         req.source_file)
+        )
+        return m.DeclsResult(
+            id=req.id, names=names, warnings=[_model(d) for d in diagnostics]
+        )
+
+    def _note_bindings(self, names: list[str]) -> None:
+        for name in names:
+            if name in self.state.bindings:
+                self.state.bindings.remove(name)
+            self.state.bindings.append(name)
+
+    # ------------------------------------------------------------------ values
+
+    async def _expr_type(self, expr: str, flag: str) -> str:
+        self._check_text(expr)
+        command = f":type {flag}{expr}" if flag else f":type {expr}"
+        output, _ = await self._command(command)
+        if self._errors(output.stderr):
+            raise self._compile_error(output.stderr, "type error")
+        return _after_dcolon(output.stdout, expr)
+
+    async def dyn_compile_expr(self, req: m.DynCompileExpr, emit: Emit) -> m.ValueResult:
+        type_text = await self._expr_type(req.expr, "+d ")
+        if _has_type_variables(type_text):
+            raise CompileError(
+                f"No instance for (Typeable a0) arising from a use of ‘toDyn’: the type of "
+                f"the expression, {type_text}, is polymorphic and cannot be defaulted",
+                details=ErrorDetails(
+                    diagnostics=(
+                        _diag("<interactive>", 1, 1, max(1, len(req.expr)),
+                              f"Ambiguous type: {req.expr} :: {type_text}"),
+                    )
+                ),
+            )
+        payload = await self._write_value(req.expr, type_text, req.timeout, emit)
+        return m.ValueResult(id=req.id, type=type_text, payload=payload)
+
+    async def _write_value(
+        self, expr: str, type_text: str, timeout: float | None, emit: Emit
+    ) -> bytes:
+        path = self._value_path
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        opaque = False
+        while True:
+            statement = writer_statement(expr, type_text, str(path), opaque=opaque)
+            output, reason = await self._command(
+                statement,
+                timeout=timeout,
+                line=None,
+                on_stdout=lambda text: emit("stdout", text),
+            )
+            diagnostics, rest = _leading_diagnostics(output.stderr)
+            errors = [d for d in diagnostics if d.severity == "error"]
+            if errors:
+                if not opaque and "No instance for (Show" in output.stderr:
+                    opaque = True
+                    continue
+                raise self._compile_error(output.stderr, "compile error")
+            user_stderr, shown = split_exception(rest)
+            if user_stderr:
+                emit("stderr", user_stderr)
+            if shown is not None:
+                exc = self._exception(shown, reason)
+                if exc.type == "UserInterrupt":
+                    raise InterruptedError_("interrupted while the value was computed",
+                                            details=ErrorDetails(exception=exc))
+                if exc.type == "Timeout":
+                    raise TimeoutError_(
+                        "the time limit ran out while the value was computed",
+                        details=ErrorDetails(exception=exc),
+                    )
+                raise EvaluationError(exc.message, details=ErrorDetails(exception=exc))
+            try:
+                size = path.stat().st_size
+            except FileNotFoundError:
+                raise EvaluationError("the value was not written") from None
+            if size > self.limits.value_limit:
+                path.unlink()
+                raise OutputLimitError(
+                    f"the value needs {size} bytes, more than this session's limit of "
+                    f"{self.limits.value_limit}; keep it in the session with compile_expr"
+                )
+            data = path.read_bytes()
+            path.unlink()
+            return data
+
+    async def compile_expr(self, req: m.CompileExpr, emit: Emit) -> m.RefResult:
+        self._check_text(req.expr)
+        self._ref_counter += 1
+        name = f"hvalue{self._ref_counter}_{secrets.token_hex(3)}"
+        stmt = f"let {name} = (\n{req.expr}\n )"
+        output, _ = await self._command(stmt, timeout=req.timeout, line=1)
+        if self._errors(output.stderr):
+            raise self._compile_error(output.stderr, "compile error")
+        type_text = await self._expr_type(name, "")
+        self.state.refs.add(name)
+        self._note_bindings([name])
+        self.journal.record(JournalEntry("let", stmt, f"reference {name}", 1))
+        return m.RefResult(id=req.id, ref=name, type=type_text)
+
+    async def free_refs(self, req: m.FreeRefs) -> m.Done:
+        names = [r for r in req.refs if r in self.state.refs]
+        if names:
+            # Rebinding each name to () lets GHC's GC reclaim the value; the name stays
+            # bound (GHCi cannot unbind), to a value that holds nothing.
+            stmt = "let " + "; ".join(f"{n} = ()" for n in names)
+            await self._command(stmt)
+            for name in names:
+                self.state.refs.discard(name)
+                if name in self.state.bindings:
+                    self.state.bindings.remove(name)
+            self.journal.entries = [
+                e for e in self.journal.entries if not any(n in e.summary for n in names)
+            ]
+        return m.Done(id=req.id)
+
+    async def bind_value(self, req: m.BindValue) -> m.DeclsResult:
+        if not _IDENT.match(req.name) or req.name in _RESERVED:
+            raise GhcUsageError(f"not a variable name: {req.name!r}")
+        self._check_text(req.expr)
+        self._check_text(req.type)
+        stmt = f"let {req.name} = (\n{req.expr}\n ) :: {req.type}"
+        output, _ = await self._command(stmt, line=1)
+        if self._errors(output.stderr):
+            raise self._compile_error(output.stderr, "compile error")
+        self._note_bindings([req.name])
+        self.journal.record(JournalEntry("let", stmt, f"let {req.name}", 1))
+        return m.DeclsResult(id=req.id, names=[req.name])
+
+    # ------------------------------------------------------------------ types and names
+
+    async def expr_type(self, req: m.ExprType) -> m.TypeResult:
+        flag = {"inst": "", "noinst": "+v ", "default": "+d "}[req.mode]
+        return m.TypeResult(id=req.id, type=await self._expr_type(req.expr, flag))
+
+    async def type_kind(self, req: m.TypeKind) -> m.KindResult:
+        self._check_text(req.type)
+        command = (":kind! " if req.normalise else ":kind ") + req.type
+        output, _ = await self._command(command)
+        if self._errors(output.stderr):
+            raise self._compile_error(output.stderr, "kind error")
+        lines = output.stdout.rstrip("\n").split("\n")
+        normalised = None
+        if req.normalise and len(lines) > 1 and lines[-1].startswith("= "):
+            # ":kind! T" prints "T :: K" and then "= <normalised T>".
+            normalised = " ".join(lines[-1][2:].split())
+            lines = lines[:-1]
+        first = " ".join(" ".join(lines).split())
+        kind = _after_dcolon(first, req.type)
+        return m.KindResult(
+            id=req.id, type=normalised or " ".join(req.type.split()), kind=kind
+        )
+
+    async def _info(self, name: str, all_info: bool) -> tuple[str, list[m.InfoItem]]:
+        self._check_text(name)
+        target = name.strip()
+        if target.startswith("(") and target.endswith(")"):
+            target = target[1:-1].strip()
+        output, _ = await self._command((":info! " if all_info else ":info ") + target)
+        if self._errors(output.stderr):
+            if _NOT_IN_SCOPE.search(output.stderr):
+                return output.stderr, []
+            raise self._compile_error(output.stderr, "error")
+        items = [
+            m.InfoItem(
+                text=block.text,
+                thing=block.thing,
+                defined_in=block.defined_in,
+                fixity=block.fixity,
+                instances=list(block.instances),
+            )
+            for block in parse_info(output.stdout)
+        ]
+        return output.stdout, items
+
+    async def get_info(self, req: m.GetInfo) -> m.InfoResult:
+        text, items = await self._info(req.name, req.all_info)
+        return m.InfoResult(id=req.id, text=text if items else "", items=items)
+
+    async def parse_name(self, req: m.ParseName) -> m.NamesResult:
+        text, items = await self._info(req.name, False)
+        if not items:
+            raise self._compile_error(text, f"Not in scope: ‘{req.name}’")
+        names = []
+        for item in items:
+            occ = _thing_name(item.thing) or req.name
+            names.append(m.NameItem(name=occ, module=item.defined_in))
+        return m.NamesResult(id=req.id, names=names)
+
+    async def names_in_scope(self, req: m.NamesInScope) -> m.NamesResult:
+        candidates = await self._complete("", 1_000_000)
+        if not req.rdr:
+            candidates = [c for c in candidates if not _is_qualified(c)]
+        return m.NamesResult(id=req.id, names=[m.NameItem(name=c) for c in candidates])
+
+    async def _complete(self, prefix: str, limit: int) -> list[str]:
+        self._check_text(prefix)
+        if "\n" in prefix:
+            return []
+        literal = '"' + prefix.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        output, _ = await self._command(f":complete repl 1-{limit} {literal}")
+        if output.stderr.strip():
+            raise GhcUsageError(output.stderr.strip())
+        _, _, unused, candidates = parse_complete(output.stdout)
+        return [unused + c for c in candidates]
+
+    async def complete(self, req: m.Complete) -> m.Completions:
+        return m.Completions(id=req.id, completions=await self._complete(req.prefix, req.limit))
+
+    async def get_bindings(self, req: m.GetBindings) -> m.BindingsResult:
+        bindings = []
+        for name in reversed(self.state.bindings):
+            if name in self.state.refs or not name:
+                continue
+            command = f":type ({name})" if not name[0].isalpha() and name[0] != "_" else (
+                f":kind {name}" if name[0].isupper() else f":type {name}"
+            )
+            output, _ = await self._command(command)
+            if output.stderr.strip():
+                continue  # shadowed by a later load, or a constructor-less type
+            bindings.append(m.Binding(name=name, type=_after_dcolon(output.stdout, name)))
+        return m.BindingsResult(id=req.id, bindings=bindings)
+
+    # ------------------------------------------------------------------ context and flags
+
+    async def get_context(self, req: m.GetContext) -> m.ContextResult:
+        return m.ContextResult(id=req.id, imports=list(self.state.context))
+
+    async def set_context(self, req: m.SetContext) -> m.Done:
+        for spec in req.imports:
+            if not _MODULE.match(spec.module) or (spec.as_ and not _MODULE.match(spec.as_)):
+                raise CompileError(f"not a module name: {spec.module!r}")
+            for name in spec.names:
+                self._check_text(name)
+                if "\n" in name or "," in name:
+                    raise CompileError(f"not an importable name: {name!r}")
+        commands = _context_commands(req.imports)
+        try:
+            await self._apply_context(commands)
+        except Exception:
+            # GHC leaves the previous context in force when setContext fails.
+            with contextlib.suppress(Exception):
+                await self._apply_context(_context_commands(self.state.context))
+            raise
+        self.state.context = list(req.imports)
+        self.journal.record(JournalEntry("context", "\n".join(commands), "import context"))
+        return m.Done(id=req.id)
+
+    async def _apply_context(self, commands: list[str]) -> None:
+        for command in commands:
+            output, _ = await self._command(command)
+            stderr = output.stderr.strip()
+            if not stderr:
+                continue
+            if "not interpreted" in stderr or "is not a module" in stderr or \
+                    "not a home module" in stderr or "not loaded" in stderr:
+                module = command.split("*")[-1].strip()
+                raise GhcUsageError(
+                    f"Cannot add module {module} to context: not a home module ({stderr})"
+                )
+            raise self._compile_error(output.stderr, stderr)
+
+    async def get_flags(self, req: m.GetFlags) -> m.FlagsResult:
+        return self._flags_result(req.id, [], [])
+
+    def _flags_result(self, rid: int, unrecognized: list[str], warnings: list[str]
+                      ) -> m.FlagsResult:
+        extensions = [
+            name if on else "No" + name for name, on in self.state.extensions.items()
+        ]
+        return m.FlagsResult(
+            id=rid,
+            extensions=extensions,
+            flags=list(self.state.flags),
+            unrecognized=unrecognized,
+            warnings=warnings,
+        )
+
+    async def set_flags(self, req: m.SetFlags) -> m.FlagsResult:
+        bad = [f for f in req.flags if not f.startswith("-") or any(c.isspace() for c in f)
+               or '"' in f]
+        if bad:
+            raise GhcUsageError(f"not a GHC flag: {bad[0]!r}")
+        forbidden = [f for f in req.flags if _FORBIDDEN_FLAGS.match(f)]
+        if forbidden:
+            raise GhcUsageError(
+                f"flag {forbidden[0]} is not allowed in a shim session: the server needs "
+                "control of GHCi's interpreter, prompt and output"
+            )
+        if not req.flags:
+            return self._flags_result(req.id, [], [])
+        output, _ = await self._command(":set " + " ".join(req.flags))
+        unrecognized: list[str] = []
+        warnings: list[str] = []
+        for line in output.stderr.splitlines():
+            if "not been recognized" in line or "unrecognised flag" in line.lower():
+                unrecognized += line.split(":", 1)[-1].split()
+            elif line.strip():
+                warnings.append(line.strip())
+        applied = [f for f in req.flags if f not in unrecognized]
+        for flag in applied:
+            if flag.startswith("-X"):
+                name = flag[2:]
+                if name.startswith("No") and name not in ("NondecreasingIndentation",):
+                    self.state.extensions.pop(name[2:], None)
+                    self.state.extensions[name[2:]] = False
+                else:
+                    self.state.extensions.pop(name, None)
+                    self.state.extensions[name] = True
+            elif flag not in self.state.flags:
+                self.state.flags.append(flag)
+        if applied:
+            self.journal.record(
+                JournalEntry("flags", ":set " + " ".join(applied), "flags " + " ".join(applied))
+            )
+        return self._flags_result(req.id, unrecognized, warnings)
+
+    # ------------------------------------------------------------------ modules
+
+    async def set_targets(self, req: m.SetTargets) -> m.Done:
+        for target in req.targets:
+            _check_target(target)
+        self.state.targets = list(req.targets)
+        return m.Done(id=req.id)
+
+    async def get_targets(self, req: m.GetTargets) -> m.TargetsResult:
+        return m.TargetsResult(id=req.id, targets=list(self.state.targets))
+
+    async def add_target(self, req: m.AddTarget) -> m.Done:
+        _check_target(req.target)
+        if req.target not in self.state.targets:
+            self.state.targets.append(req.target)
+        return m.Done(id=req.id)
+
+    async def remove_target(self, req: m.RemoveTarget) -> m.Done:
+        self.state.targets = [
+            t for t in self.state.targets
+            if (t.kind, t.name) != (req.target.kind, req.target.name)
+        ]
+        return m.Done(id=req.id)
+
+    async def load(self, req: m.Load, emit: Emit) -> m.LoadResult:
+        if req.how == "up_to":
+            if req.module is None or not _MODULE.match(req.module):
+                raise GhcUsageError("load up_to needs a module name")
+            names = [req.module]
+        else:
+            names = [_target_text(t) for t in self.state.targets]
+        command = ":load " + " ".join(names) if names else ":load"
+        output, _ = await self._command(command, timeout=req.timeout)
+        diagnostics = parse_diagnostics(output.stderr)
+        not_found = [
+            d for d in diagnostics
+            if d.file == "<no location info>" and (
+                "can't find file" in d.message or "Could not find module" in d.message
+                or "cannot be found locally" in d.message
+            )
+        ]
+        # As in GHC, load resets the import context and prompt bindings; GHCi's :load also
+        # adds the top module to the context, which the GHC API does not do.
+        await self._command(":module")
+        self.state.context = []
+        self.state.bindings = []
+        self.state.refs.clear()
+        if not_found:
+            raise CompileError(
+                output.stderr.strip(),
+                details=ErrorDetails(diagnostics=tuple(_info(d) for d in not_found)),
+            )
+        success = "Ok," in output.stdout and not any(d.severity == "error" for d in diagnostics)
+        modules = await self._modules()
+        self.journal.record(JournalEntry("load", command + "\n:module", "load " + " ".join(names)))
+        return m.LoadResult(
+            id=req.id,
+            success=success,
+            diagnostics=[_model(d) for d in diagnostics],
+            modules=modules,
+        )
+
+    async def _modules(self) -> list[m.ModuleInfo]:
+        output, _ = await self._command(":show modules")
+        return [
+            m.ModuleInfo(name=name, file=path, interpreted=interpreted)
+            for name, path, interpreted in parse_module_lines(output.stdout)
+        ]
+
+    async def module_graph(self, req: m.ModuleGraph) -> m.ModuleGraphResult:
+        return m.ModuleGraphResult(id=req.id, modules=await self._modules())
+
+
+# ---------------------------------------------------------------------- helpers
+
+_RESERVED: Final = frozenset(
+    "case class data default deriving do else foreign if import in infix infixl infixr "
+    "instance let module newtype of then type where".split()
+)
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "status unknown"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit status {code}"
+
+
+def _short(text: str, limit: int = 60) -> str:
+    one = " ".join(text.split())
+    return one if len(one) <= limit else one[: limit - 1] + "…"
+
+
+def _info(d: Diagnostic) -> DiagnosticInfo:
+    return DiagnosticInfo(
+        file=d.file, line=d.line, column=d.column, end_line=d.end_line,
+        end_column=d.end_column, severity=d.severity, message=d.message, code=d.code,
+    )
+
+
+def _model(d: Diagnostic) -> m.Diagnostic:
+    return m.Diagnostic(
+        file=d.file, line=d.line, column=d.column, end_line=d.end_line,
+        end_column=d.end_column, severity=d.severity, message=d.message, code=d.code,
+    )
+
+
+def _diag(file: str, line: int, column: int, end_column: int, message: str) -> DiagnosticInfo:
+    return DiagnosticInfo(
+        file=file, line=line, column=column, end_line=line, end_column=end_column,
+        severity="error", message=message,
+    )
+
+
+def _leading_diagnostics(stderr: str) -> tuple[list[Diagnostic], str]:
+    """Diagnostics GHCi printed before running anything, and the stderr after them.
+
+    GHCi prints each diagnostic as a block that starts with an empty line; anything after the
+    last such block is output of the code (or GHCi's exception report).
+    """
+    if not stderr.startswith("\n"):
+        return [], stderr
+    diagnostics = parse_diagnostics(stderr)
+    if not diagnostics:
+        return [], stderr
+    # Find where the last diagnostic block ends: blocks are separated by blank lines and
+    # their bodies are indented (or carry the caret excerpt "  |").
+    lines = stderr.split("\n")
+    end = 0
+    i = 0
+    while i < len(lines):
+        if lines[i] == "" and i + 1 < len(lines) and _HEADER.match(lines[i + 1]):
+            i += 2
+            while i < len(lines) and (lines[i].startswith((" ", "\t")) or
+                                      _EXCERPT.match(lines[i])):
+                i += 1
+            end = i
+            continue
+        break
+    rest = "\n".join(lines[end:])
+    return diagnostics, rest.lstrip("\n") if end else stderr
+
+
+_HEADER: Final = re.compile(r"^(<[^>]*>|[^\s:][^:]*):(\d+:\d+(-\d+)?|\(\d+,\d+\)-\(\d+,\d+\))?:? ?"
+                            r"(error|warning)|^<no location info>: (error|warning)")
+_EXCERPT: Final = re.compile(r"^\s*\d*\s*\|")
+
+
+def _prefix_len(full: str, rest: str) -> int:
+    return len(full) - len(rest) if full.endswith(rest) else 0
+
+
+def _after_dcolon(text: str, expr: str) -> str:
+    """The type in GHCi's ``expr :: type`` rendering (which wraps long lines)."""
+    flat = " ".join(text.split())
+    head = " ".join(expr.split())
+    if flat.startswith(head):
+        rest = flat[len(head) :].lstrip()
+        if rest.startswith("::"):
+            return rest[2:].strip()
+    depth = 0
+    for i, ch in enumerate(flat):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif depth == 0 and flat.startswith(" :: ", i):
+            return flat[i + 4 :].strip()
+    return flat
+
+
+def _has_type_variables(type_text: str) -> bool:
+    # A type variable is a lower-case identifier not preceded by a module qualifier dot.
+    return bool(re.search(r"(?<![\w.'])[a-z_][\w']*", _strip_strings(type_text)))
+
+
+def _strip_strings(text: str) -> str:
+    return re.sub(r'"(\\.|[^"\\])*"', '""', text)
+
+
+def _is_qualified(name: str) -> bool:
+    return bool(re.match(r"^[A-Z][\w']*\.", name)) and not name.startswith(".")
+
+
+def _thing_name(thing: str) -> str | None:
+    first = thing.strip().split("\n")[0]
+    first = re.sub(r"^(type family|data family|type|data|newtype|class|pattern)\s+", "", first)
+    match = re.match(r"^\(?([^\s()]+?)\)?\s*(::|$|\s)", first)
+    return match.group(1) if match else None
+
+
+def _context_commands(imports: list[m.ImportSpec]) -> list[str]:
+    commands = [":module"]
+    for spec in imports:
+        if spec.kind == "module":
+            commands.append(f":module + *{spec.module}")
+            continue
+        text = "import "
+        if spec.qualified:
+            text += "qualified "
+        text += spec.module
+        if spec.as_:
+            text += f" as {spec.as_}"
+        if spec.hiding is not None:
+            listed = ", ".join(_import_item(n) for n in spec.names)
+            text += (" hiding " if spec.hiding else " ") + f"({listed})"
+        commands.append(text)
+    return commands
+
+
+def _import_item(name: str) -> str:
+    name = name.strip()
+    if name and not (name[0].isalpha() or name[0] == "_" or name.startswith("(")):
+        return f"({name})"
+    return name
+
+
+def _check_target(target: m.TargetSpec) -> None:
+    if target.kind == "module" and not _MODULE.match(target.name):
+        raise GhcUsageError(
+            f"target ‘{target.name}’ is not a module name or a source file"
+        )
+    if target.kind == "file" and ("\n" in target.name or '"' in target.name):
+        raise GhcUsageError(f"not a usable file name: {target.name!r}")
+
+
+def _target_text(target: m.TargetSpec) -> str:
+    name = target.name
+    if target.kind == "file" and (" " in name or name.startswith("*")):
+        name = '"' + name + '"'
+    return ("" if target.allow_object_code else "*") + name
+
