@@ -245,6 +245,7 @@ class GhciProcess:
                 cwd=str(workdir),
                 pass_fds=(stdin_fd,),
                 start_new_session=True,  # its own process group, for SIGINT and cleanup
+                preexec_fn=_die_with_parent,
             )
         except OSError as exc:
             os.close(stdin_fd)
@@ -502,6 +503,16 @@ class GhciProcess:
             if not result.stderr.endswith(tail):
                 result.stderr = result.stderr + tail
         return result
+
+
+def _die_with_parent() -> None:
+    # Runs in the child between fork and exec. If the server dies without cleaning up
+    # (SIGKILL), the kernel kills GHCi too; its interpreter then sees its pipe close and
+    # exits. No GHCi outlives the server.
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def _escape(text: str) -> str:

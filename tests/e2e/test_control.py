@@ -1,0 +1,68 @@
+"""Interrupts, time limits and concurrent sessions against a real GHCi."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from core.client import Client, Session
+
+pytestmark = pytest.mark.ghc
+
+
+def test_interrupt_stops_a_runaway_statement_and_keeps_bindings(session: Session) -> None:
+    session.exec_stmt("let kept = 7 :: Int")
+    timer = threading.Timer(0.5, session.interrupt)
+    timer.start()
+    started = time.monotonic()
+    outcome = session.exec_stmt("length [1..]")
+    elapsed = time.monotonic() - started
+    assert outcome.exception is not None and outcome.exception.type == "UserInterrupt"
+    assert elapsed < 0.5 + 1.0, f"interrupt took {elapsed - 0.5:.2f}s"
+    chunks: list[str] = []
+    session.exec_stmt("kept + 1", on_output=lambda s, t: chunks.append(t))
+    assert "".join(chunks) == "8\n"
+
+
+def test_time_limit_gives_a_timeout_exception(session: Session) -> None:
+    outcome = session.exec_stmt("length [1..]", timeout=0.5)
+    assert outcome.exception is not None and outcome.exception.type == "Timeout"
+    assert session.exec_stmt("1 + 1").exception is None
+
+
+def test_sessions_run_in_parallel(shim_client: Client) -> None:
+    sessions = [shim_client.open_session() for _ in range(4)]
+    try:
+        results: dict[int, str] = {}
+
+        def work(i: int, s: Session) -> None:
+            chunks: list[str] = []
+            s.exec_stmt(f"let v = {i} :: Int")
+            for _ in range(5):
+                s.exec_stmt("print (v * 10)", on_output=lambda st, t: chunks.append(t))
+            results[i] = "".join(chunks)
+
+        threads = [threading.Thread(target=work, args=(i, s)) for i, s in enumerate(sessions)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert results == {i: f"{i * 10}\n" * 5 for i in range(4)}
+    finally:
+        for s in sessions:
+            s.close()
+
+
+def test_a_slow_session_does_not_block_another(shim_client: Client) -> None:
+    with shim_client.open_session() as slow, shim_client.open_session() as fast:
+        thread = threading.Thread(target=slow.exec_stmt, args=("length [1..]",),
+                                  kwargs={"timeout": 3})
+        thread.start()
+        time.sleep(0.3)
+        started = time.monotonic()
+        assert fast.exec_stmt("1 + 1").exception is None
+        assert time.monotonic() - started < 1.5
+        slow.interrupt()
+        thread.join(10)

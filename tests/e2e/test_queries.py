@@ -1,0 +1,120 @@
+"""Types, kinds, context and flags against a real GHCi."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.client import CompileError, GhcUsageError, Import, Session
+
+pytestmark = pytest.mark.ghc
+
+
+@pytest.mark.parametrize(
+    ("expr", "mode", "expected"),
+    [
+        ("map", "inst", "(a -> b) -> [a] -> [b]"),
+        ("length", "inst", "Foldable t => t a -> Int"),
+        ("length", "noinst", "Foldable t => t a -> Int"),
+        ("1 + 2", "default", "Integer"),
+        ("1 + 2", "inst", "Num a => a"),
+        ("foldr", "inst", "Foldable t => (a -> b -> b) -> b -> t a -> b"),
+    ],
+)
+def test_expr_type(session: Session, expr: str, mode: str, expected: str) -> None:
+    assert session.expr_type(expr, mode) == expected  # type: ignore[arg-type]
+
+
+def test_expr_type_sees_bindings_and_reports_errors(session: Session) -> None:
+    session.exec_stmt("let z = 'c'")
+    assert session.expr_type("z") == "Char"
+    with pytest.raises(CompileError) as info:
+        session.expr_type("nosuchthing")
+    assert "not in scope" in info.value.diagnostics[0].message.lower()
+
+
+def test_long_types_are_unwrapped(session: Session) -> None:
+    expr = "\\a b c d e f g -> (a, b, c, d, e, f, g, a, b, c)"
+    assert "\n" not in session.expr_type(expr)
+
+
+@pytest.mark.parametrize(
+    ("type_", "normalise", "kind", "shown"),
+    [
+        ("Maybe", False, "* -> *", "Maybe"),
+        ("Either Int", False, "* -> *", "Either Int"),
+        ("Monad", False, "(* -> *) -> Constraint", "Monad"),
+        ("String", True, "*", "[Char]"),
+        ("Maybe Int", True, "*", "Maybe Int"),
+    ],
+)
+def test_type_kind(session: Session, type_: str, normalise: bool, kind: str, shown: str) -> None:
+    result = session.type_kind(type_, normalise=normalise)
+    assert (result.type, result.kind) == (shown, kind)
+
+
+def test_type_kind_errors(session: Session) -> None:
+    with pytest.raises(CompileError, match="Foo"):
+        session.type_kind("Foo")
+    with pytest.raises(CompileError, match="parse error"):
+        session.type_kind("Maybe (")
+
+
+def test_context_round_trip_and_effect(session: Session) -> None:
+    assert session.get_context() == []
+    imports = [
+        Import("Data.List", names=("sort", "nub"), hiding=False),
+        Import("Data.Map", qualified=True, as_="M"),
+        Import("Data.Char", hiding=True, names=("ord",)),
+    ]
+    session.set_context(imports)
+    assert session.get_context() == imports
+    chunks: list[str] = []
+    session.exec_stmt('print (sort [3, 1, 2], M.toList (M.fromList [(1, "a")]), toUpper \'x\')',
+                      on_output=lambda s, t: chunks.append(t))
+    assert "".join(chunks) == "([1,2,3],[(1,\"a\")],'X')\n"
+    with pytest.raises(CompileError):
+        session.exec_stmt("ord 'a'")  # hidden
+
+
+def test_failed_set_context_keeps_the_previous_one(session: Session) -> None:
+    session.set_context([Import("Data.List", names=("sort",), hiding=False)])
+    with pytest.raises(CompileError, match="No.Such.Mod"):
+        session.set_context([Import("No.Such.Mod")])
+    assert session.get_context() == [Import("Data.List", names=("sort",), hiding=False)]
+    assert session.exec_stmt("sort [2, 1]").exception is None
+
+
+def test_module_import_of_a_package_module_is_a_usage_error(session: Session) -> None:
+    with pytest.raises(GhcUsageError, match="Data.List"):
+        session.set_context([Import("Data.List", kind="module")])
+
+
+def test_prelude_is_implicit_unless_imported(session: Session) -> None:
+    session.set_context([Import("Prelude", qualified=True, as_="P")])
+    with pytest.raises(CompileError):
+        session.exec_stmt("length [1]")
+    assert session.exec_stmt("P.length [1]").exception is None
+    session.set_context([])
+    assert session.exec_stmt("length [1]").exception is None
+
+
+def test_set_flags_language_extension(session: Session) -> None:
+    with pytest.raises(CompileError):
+        session.exec_stmt('let t = "x" :: Data.Text.Text')
+    flags = session.set_flags(["-XOverloadedStrings"])
+    assert "OverloadedStrings" in flags.extensions
+    assert session.exec_stmt('let t = "x" :: Data.Text.Text').names == ("t",)
+    assert "OverloadedStrings" in session.get_flags().extensions
+
+
+def test_set_flags_reports_unknown_flags(session: Session) -> None:
+    flags = session.set_flags(["-fno-such-flag"])
+    assert flags.unrecognized == ("-fno-such-flag",)
+
+
+@pytest.mark.parametrize("flag", ["-fno-external-interpreter", "-pgmi/bin/sh",
+                                  "-ghci-script=x", "-e"])
+def test_flags_that_break_the_server_are_refused(session: Session, flag: str) -> None:
+    with pytest.raises(GhcUsageError):
+        session.set_flags([flag])
+    assert session.exec_stmt("1").exception is None
