@@ -129,7 +129,8 @@ def _iserv_path(ghc: str, libdir: str | None) -> str:
     raise GhciStartError(f"no ghc-iserv under {libdir}/bin: this GHC cannot interpret externally")
 
 
-_WRAPPER: Final = """#!/bin/sh
+# bash, not sh: dash redirects only single-digit descriptors ("0<&11" is a syntax error).
+_WRAPPER: Final = """#!/bin/bash
 # Started by GHC (-pgmi) as the external interpreter of one shim session. It applies the
 # session's resource limits to the interpreter only (not to the compiler) and gives it the
 # session's stdin file, whose open file description the shim server shares and rewinds.
@@ -140,6 +141,12 @@ _WRAPPER: Final = """#!/bin/sh
 _SETUP: Final = (
     "_ <- System.IO.hSetBuffering System.IO.stdin System.IO.NoBuffering GHC.Base.>> "
     "System.IO.hSetBuffering System.IO.stdout System.IO.LineBuffering"
+)
+
+
+_RESET_STDIN: Final = (
+    "_ <- System.IO.hSeek System.IO.stdin System.IO.AbsoluteSeek "
+    "(GHC.Real.toInteger (GHC.Base.ord '\\NUL'))"
 )
 
 
@@ -200,6 +207,7 @@ class GhciProcess:
         self.ghc_version = ""
         self.commands_run = 0
         self._needs_resync = False
+        self._stdin_dirty = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -339,8 +347,19 @@ class GhciProcess:
 
     # ------------------------------------------------------------------ commands
 
-    def set_stdin(self, text: str | None) -> None:
-        """The text the next statement reads from stdin; then end of file."""
+    async def _prepare_stdin(self, text: str | None) -> None:
+        """Make the next statement read ``text`` from stdin, then end of file.
+
+        The interpreter's stdin is a file whose open file description the server shares:
+        rewriting it and rewinding the shared offset is enough, unless the previous
+        statement read from it — then GHC's handle may hold read-ahead bytes (even with
+        NoBuffering), which ``hSeek`` discards. A Char literal, not a numeric one, so that
+        RebindableSyntax cannot change its meaning.
+        """
+        if self._stdin_dirty:
+            self._stdin_dirty = False
+            await self._write(_RESET_STDIN + "\n")
+            await self._collect(None, None, None)
         data = (text or "").encode("utf-8")
         os.ftruncate(self._stdin_fd, 0)
         if data:
@@ -353,6 +372,7 @@ class GhciProcess:
         *,
         line: int | None = 1,
         source_file: str = "<interactive>",
+        stdin: str | None = None,
         on_stdout: OutputCallback | None = None,
         on_stderr: OutputCallback | None = None,
         output_limit: int | None = None,
@@ -368,6 +388,7 @@ class GhciProcess:
         """
         if self._needs_resync:
             await self._resync()
+        await self._prepare_stdin(stdin)
         if line is not None:
             payload = f':{{\n{{-# LINE {line} "{_escape(source_file)}" #-}}\n{text}\n:}}\n'
         elif "\n" in text:
@@ -376,7 +397,11 @@ class GhciProcess:
             payload = text + "\n"
         await self._write(payload)
         self.commands_run += 1
-        return await self._collect(on_stdout, on_stderr, output_limit)
+        try:
+            return await self._collect(on_stdout, on_stderr, output_limit)
+        finally:
+            with contextlib.suppress(OSError):
+                self._stdin_dirty = os.lseek(self._stdin_fd, 0, os.SEEK_CUR) > 0
 
     async def _wait_exit(self, timeout: float) -> None:
         deadline = asyncio.get_running_loop().time() + timeout

@@ -86,7 +86,9 @@ class _State:
     flags: list[str] = field(default_factory=list)
     targets: list[m.TargetSpec] = field(default_factory=list)
     bindings: list[str] = field(default_factory=list)  # oldest first
-    refs: set[str] = field(default_factory=set)
+    # Remote references: name -> the StablePtr that keeps the value alive in the
+    # interpreter (None when the value's type cannot be pinned, e.g. a constrained type).
+    refs: dict[str, int | None] = field(default_factory=dict)
 
 
 class Session:
@@ -161,12 +163,12 @@ class Session:
         self.last_used = time.monotonic()
         limit = timeout if timeout is not None else self.limits.timeout
         self._interrupt_reason = None
-        self.ghci.set_stdin(stdin)
         task = asyncio.ensure_future(
             self.ghci.run(
                 text,
                 line=line,
                 source_file=source_file,
+                stdin=stdin,
                 on_stdout=on_stdout,
                 on_stderr=on_stderr,
                 output_limit=self.limits.output_limit,
@@ -233,6 +235,7 @@ class Session:
         )
         self.ghci = await GhciProcess.start(config)
         self._value_path = Path(self.ghci.workdir) / "value.bin"
+        old_refs = list(self.state.refs)
         self.state.refs.clear()
         replayed: list[str] = []
         failed: list[str] = []
@@ -257,6 +260,13 @@ class Session:
                 if any(d.severity == "error" for d in parse_diagnostics(out.stderr)):
                     ok = False
             (replayed if ok else failed).append(entry.summary)
+        # References whose binding was replayed are pinned again (the old interpreter's
+        # stable pointers died with it); the others are lost.
+        for name in old_refs:
+            if any(e.summary == f"reference {name}" for e in self.journal.entries):
+                self.state.refs[name] = await self._pin(name)
+            else:
+                failed.append(f"reference {name} (it did not survive an earlier load)")
         return replayed, failed
 
     # ------------------------------------------------------------------ parsing helpers
@@ -473,15 +483,58 @@ class Session:
         self._check_text(req.expr)
         self._ref_counter += 1
         name = f"hvalue{self._ref_counter}_{secrets.token_hex(3)}"
-        stmt = f"let {name} = (\n{req.expr}\n )"
+        # As GHC's compileExpr: a lazy binding, nothing evaluated beyond what GHC would.
+        stmt = f"let {name} = (\n{_indented(req.expr)}\n        )"
         output, _ = await self._command(stmt, timeout=req.timeout, line=1)
         if self._errors(output.stderr):
             raise self._compile_error(output.stderr, "compile error")
         type_text = await self._expr_type(name, "")
-        self.state.refs.add(name)
+        self.state.refs[name] = await self._pin(name)
         self._note_bindings([name])
         self.journal.record(JournalEntry("let", stmt, f"reference {name}", 1))
         return m.RefResult(id=req.id, ref=name, type=type_text)
+
+    async def _pin(self, name: str) -> int | None:
+        """Keep the value of ``name`` reachable from a StablePtr, which survives ``load``.
+
+        GHC's ``load`` drops every prompt binding, but a ``ForeignHValue`` stays valid; the
+        interpreter's stable-pointer table is where the value can outlive its binding
+        (the same mechanism as GHC's RemoteRef). ``_ <-`` binds nothing.
+        """
+        output, _ = await self._command(
+            f"_ <- Foreign.StablePtr.newStablePtr {name} GHC.Base.>>= "
+            "(System.IO.print GHC.Base.. Foreign.StablePtr.castStablePtrToPtr)"
+        )
+        text = output.stdout.strip()
+        if output.stderr.strip() or not text.startswith("0x"):
+            return None  # e.g. a constrained polymorphic value: it cannot outlive load
+        return int(text, 16)
+
+    async def _rebind_refs_after_load(self, types: dict[str, str]) -> None:
+        for name, type_text in types.items():
+            pointer = self.state.refs.get(name)
+            if pointer is None:
+                continue
+            output, _ = await self._command(
+                f"let {name} = GHC.IO.Unsafe.unsafePerformIO (Foreign.StablePtr.deRefStablePtr "
+                f"(Foreign.StablePtr.castPtrToStablePtr (GHC.Ptr.nullPtr `GHC.Ptr.plusPtr` "
+                f"({pointer} :: GHC.Types.Int)))) :: {type_text}"
+            )
+            if output.stderr.strip():
+                log.info("reference %s does not survive load: %s", name, output.stderr.strip())
+                await self._unpin([pointer])
+                del self.state.refs[name]
+            else:
+                self._note_bindings([name])
+
+    async def _unpin(self, pointers: list[int]) -> None:
+        if pointers:
+            listed = ", ".join(str(p) for p in pointers)
+            await self._command(
+                "_ <- Data.Foldable.mapM_ (Foreign.StablePtr.freeStablePtr GHC.Base.. "
+                "Foreign.StablePtr.castPtrToStablePtr GHC.Base.. GHC.Ptr.plusPtr GHC.Ptr.nullPtr) "
+                f"([{listed}] :: [GHC.Types.Int])"
+            )
 
     async def free_refs(self, req: m.FreeRefs) -> m.Done:
         names = [r for r in req.refs if r in self.state.refs]
@@ -490,8 +543,8 @@ class Session:
             # bound (GHCi cannot unbind), to a value that holds nothing.
             stmt = "let " + "; ".join(f"{n} = ()" for n in names)
             await self._command(stmt)
+            await self._unpin([p for n in names if (p := self.state.refs.pop(n)) is not None])
             for name in names:
-                self.state.refs.discard(name)
                 if name in self.state.bindings:
                     self.state.bindings.remove(name)
             self.journal.entries = [
@@ -504,7 +557,9 @@ class Session:
             raise GhcUsageError(f"not a variable name: {req.name!r}")
         self._check_text(req.expr)
         self._check_text(req.type)
-        stmt = f"let {req.name} = (\n{req.expr}\n ) :: {req.type}"
+        # No ``:: req.type``: that is the TypeRep rendering (``Map [Char] Integer``), whose
+        # names need not be in scope; ``expr`` carries its own fully qualified annotation.
+        stmt = f"let {req.name} = (\n{_indented(req.expr)}\n        )"
         output, _ = await self._command(stmt, line=1)
         if self._errors(output.stderr):
             raise self._compile_error(output.stderr, "compile error")
@@ -637,8 +692,10 @@ class Session:
             stderr = output.stderr.strip()
             if not stderr:
                 continue
-            if "not interpreted" in stderr or "is not a module" in stderr or \
-                    "not a home module" in stderr or "not loaded" in stderr:
+            # A ``*M`` entry that fails is GHC's usage error (not an interpreted home module:
+            # missing, from a package, compiled); a missing module of an ``import`` is a
+            # SourceError (its text also says "It is not a module in ...").
+            if command.startswith(":module + *"):
                 module = command.split("*")[-1].strip()
                 raise GhcUsageError(
                     f"Cannot add module {module} to context: not a home module ({stderr})"
@@ -732,6 +789,20 @@ class Session:
         else:
             names = [_target_text(t) for t in self.state.targets]
         command = ":load " + " ".join(names) if names else ":load"
+        # References must outlive the load: learn their types in an empty context, where
+        # GHCi prints every name qualified unless the Prelude has it (so the type can be
+        # written again once the load has reset the context).
+        ref_types: dict[str, str] = {}
+        if any(p is not None for p in self.state.refs.values()):
+            await self._command(":module")
+            for name, pointer in self.state.refs.items():
+                if pointer is None:
+                    continue
+                typed, _ = await self._command(f":type {name}")
+                type_text = _after_dcolon(typed.stdout, name)
+                if typed.stderr.strip() or "=>" in type_text:
+                    continue
+                ref_types[name] = type_text
         output, _ = await self._command(command, timeout=req.timeout)
         diagnostics = parse_diagnostics(output.stderr)
         not_found = [
@@ -746,7 +817,9 @@ class Session:
         await self._command(":module")
         self.state.context = []
         self.state.bindings = []
-        self.state.refs.clear()
+        lost = [n for n in self.state.refs if n not in ref_types]
+        await self._unpin([p for n in lost if (p := self.state.refs.pop(n)) is not None])
+        await self._rebind_refs_after_load(ref_types)
         if not_found:
             raise CompileError(
                 output.stderr.strip(),
@@ -790,6 +863,13 @@ def _describe_exit(code: int | None) -> str:
         except ValueError:
             return f"killed by signal {-code}"
     return f"exit status {code}"
+
+
+def _indented(expr: str) -> str:
+    # The lines after ``let name = (`` must be indented past ``name`` (column 5), or the
+    # layout rule closes the binding: a parse error. A uniform indent keeps the expression's
+    # own layout.
+    return "\n".join("        " + line for line in expr.split("\n"))
 
 
 def _short(text: str, limit: int = 60) -> str:

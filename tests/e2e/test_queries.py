@@ -43,13 +43,19 @@ def test_long_types_are_unwrapped(session: Session) -> None:
         ("Maybe", False, "* -> *", "Maybe"),
         ("Either Int", False, "* -> *", "Either Int"),
         ("Monad", False, "(* -> *) -> Constraint", "Monad"),
-        ("String", True, "*", "[Char]"),
         ("Maybe Int", True, "*", "Maybe Int"),
     ],
 )
 def test_type_kind(session: Session, type_: str, normalise: bool, kind: str, shown: str) -> None:
     result = session.type_kind(type_, normalise=normalise)
     assert (result.type, result.kind) == (shown, kind)
+
+
+def test_type_kind_normalises_type_families(session: Session) -> None:
+    session.set_flags(["-XTypeFamilies"])
+    session.run_decls("type family F a where\n  F Int = Bool\n  F a = Char")
+    assert session.type_kind("F Int", normalise=True).type == "Bool"
+    assert session.type_kind("F Int", normalise=False).type == "F Int"
 
 
 def test_type_kind_errors(session: Session) -> None:
@@ -99,12 +105,14 @@ def test_prelude_is_implicit_unless_imported(session: Session) -> None:
 
 
 def test_set_flags_language_extension(session: Session) -> None:
-    with pytest.raises(CompileError):
-        session.exec_stmt('let t = "x" :: Data.Text.Text')
+    assert session.expr_type('"x"') == "String"
     flags = session.set_flags(["-XOverloadedStrings"])
     assert "OverloadedStrings" in flags.extensions
-    assert session.exec_stmt('let t = "x" :: Data.Text.Text').names == ("t",)
+    assert session.expr_type('"x"') == "Data.String.IsString p => p"
     assert "OverloadedStrings" in session.get_flags().extensions
+    flags = session.set_flags(["-XNoOverloadedStrings"])
+    assert "OverloadedStrings" not in flags.extensions
+    assert session.expr_type('"x"') == "String"
 
 
 def test_set_flags_reports_unknown_flags(session: Session) -> None:

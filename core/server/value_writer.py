@@ -1,0 +1,345 @@
+"""The GHCi statement that forces a value and writes it as a payload, for ``dyn_compile_expr``.
+
+Responsible for: turning (expression, its defaulted type as ``:type +d`` printed it, a file
+path) into the text of ONE statement that, run in the user's GHCi session, forces the value
+and writes the payload that ``core.protocol.values.decode_value`` reads (the format is
+documented there). Must not: perform I/O, run GHCi, or decide what the server does with
+errors (a statement that fails to compile for lack of ``Show`` is retried by the server with
+``opaque=True``).
+
+How the statement stays invisible and robust (DESIGN.md, "Server"):
+
+* It binds nothing: ``_ <- ...`` leaves ``it`` and the user's scope alone (an expression
+  statement of type ``IO ()`` would rebind ``it`` to ``()``). Under ``RebindableSyntax`` GHCi
+  desugars that bind with whatever ``>>=`` is in scope (``GHC.Rename.Expr.rebindableContext``
+  says so for ``GhciStmtCtxt``), so for such sessions ``form="cmd"`` gives a ``:cmd``
+  command instead: GHCi compiles its expression without creating any binding and runs the
+  ``IO String`` it denotes (the empty string: no further commands).
+* Every name is fully qualified (``-fimplicit-import-qualified``, on in GHCi, resolves them
+  whatever the user imported or hid); it has no numeric or string literal (rebound by
+  ``RebindableSyntax``/``OverloadedStrings``), no ``do``/``if``; Char literals and
+  ``GHC.Enum.maxBound`` stand in for the constants. Lambda variables are named
+  ``ghcShim'...`` so that ``-Wname-shadowing`` never fires on user names.
+* The user's expression sits on its own lines, inside parentheses, indented by 8 columns
+  (so tab stops keep their meaning), so trailing ``--`` comments, layout (``do``,
+  ``let``/``in``) and operator sections work.
+* Per-element work stays in compiled library code: ``primMapListFixed`` with host-order
+  primitives for lists, maps and sets of fixed-size values, ``stringUtf8`` for strings,
+  ``encodeUtf8`` for ``Text``. Interpreted lambdas run per element only for nested
+  variable-size shapes (``[[Char]]``, ``Map k [v]``, ``[Maybe a]``).
+* Which encoder to use is read from the type text, but the encoder runs only after a
+  ``Data.Typeable.cast`` to the exact (fully qualified) type succeeded; if the guess was
+  wrong (a user type called ``Map``, a synonym), the value is sent as ``show`` text instead,
+  or, when the guess involved ``Text`` (whose ``Show`` instance is an orphan that is often
+  not visible), as an opaque value.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Final, Literal
+
+from core.protocol.values import HsType, haskell_type_name, parse_type
+
+__all__ = ["HsType", "candidate_types", "parse_type", "writer_statement"]
+
+_B: Final = "Data.ByteString.Builder."
+_P: Final = "Data.ByteString.Builder.Prim."
+_TERM: Final = f"{_B}word8 GHC.Enum.maxBound"  # byte 0xFF: never part of UTF-8
+_COUNT: Final = f"{_P}primFixed {_P}intHost"
+_INDENT: Final = " " * 8
+_MAX_CANDIDATES: Final = 8
+
+# Written names that mean a table type whatever the qualifier (an alias like M.Map, or
+# none): a wrong guess only costs a failed cast at run time.
+_PLAIN: Final = frozenset([
+    "Int", "Word", "Int8", "Int16", "Int32", "Int64", "Word8", "Word16", "Word32", "Word64",
+    "Integer", "Natural", "Double", "Float", "Bool", "Char", "Maybe", "Either", "Ratio",
+    "Map", "IntMap", "Set", "IntSet",
+])
+_ARITY: Final = {"Maybe": 1, "Ratio": 1, "Set": 1, "IntMap": 1, "Either": 2, "Map": 2}
+_STRICT_HOMES: Final = {
+    "Text": ("Data.Text", "Data.Text.Internal"),
+    "ByteString": ("Data.ByteString", "Data.ByteString.Char8", "Data.ByteString.Internal",
+                   "Data.ByteString.Internal.Type"),
+}
+
+
+def _join(*parts: str) -> str:
+    return "(" + " GHC.Base.<> ".join(parts) + ")"
+
+
+def _char7(c: str) -> str:
+    return f"({_B}char7 '{c}')"
+
+
+def _node_candidates(t: HsType) -> list[HsType] | None:
+    """Canonical readings of one written constructor (args already resolved elsewhere)."""
+    con, name, qual = t.con, t.name, t.qualifier
+    if con == "[]" and len(t.args) == 1:
+        return [HsType("[]")]
+    if con == "()" and not t.args:
+        return [HsType("()")]
+    if con.startswith("(,") and 2 <= len(t.args) == len(con) - 1 <= 7:
+        return [HsType(con)]
+    if t.args:
+        if name in _ARITY and _ARITY[name] == len(t.args):
+            return [HsType(name)]
+        if name == "List" and len(t.args) == 1:
+            return [HsType("[]")]
+        return None
+    if name in ("String", "FilePath"):
+        return [HsType("[]", (HsType("Char"),))]
+    if name == "Rational":
+        return [HsType("Ratio", (HsType("Integer"),))]
+    if name in _STRICT_HOMES:
+        if "Lazy" in qual:
+            return [HsType("Lazy" + name)]
+        if qual in _STRICT_HOMES[name]:
+            return [HsType(name)]
+        return [HsType(name), HsType("Lazy" + name)]
+    if name in _PLAIN and name not in _ARITY:
+        return [HsType(name)]
+    return None
+
+
+def candidate_types(t: HsType) -> list[HsType]:
+    """The table types (canonical, see ``core.protocol.values``) that the written type ``t``
+    may denote, most likely first; empty when it names something outside the table.
+
+    ``Text`` and ``ByteString`` without a telling qualifier may be strict or lazy; at most
+    8 readings are kept.
+    """
+    heads = _node_candidates(t)
+    if heads is None:
+        return []
+    arg_options: list[list[HsType]] = []
+    for a in t.args:
+        options = candidate_types(a)
+        if not options:
+            return []
+        arg_options.append(options)
+    result: list[HsType] = []
+    for head in heads:
+        if head.args:  # a synonym already expanded
+            result.append(head)
+            continue
+        for combo in itertools.product(*arg_options):
+            result.append(HsType(head.con, tuple(combo)))
+            if len(result) >= _MAX_CANDIDATES:
+                return result
+    return result[:_MAX_CANDIDATES]
+
+
+class _Gen:
+    """Generates encoder expressions; numbers lambda variables so none shadows another."""
+
+    def __init__(self) -> None:
+        self.counter = 0
+
+    def var(self) -> str:
+        self.counter += 1
+        return f"ghcShim'{self.counter}"
+
+    # Fixed-size values: a FixedPrim, so lists of them go through primMapListFixed.
+    def prim(self, t: HsType) -> str | None:
+        simple = {
+            "Int": "intHost", "Int64": "int64Host", "Word": "wordHost", "Word64": "word64Host",
+            "Int8": "int8", "Int16": "int16Host", "Int32": "int32Host",
+            "Word8": "word8", "Word16": "word16Host", "Word32": "word32Host",
+            "Double": "doubleHost", "Float": "floatHost",
+        }
+        if t.con in simple:
+            return _P + simple[t.con]
+        if t.con == "Char":
+            return f"(GHC.Base.ord {_P}>$< {_P}intHost)"
+        if t.con == "Bool":
+            return f"(Data.Bool.bool '\\0' '\\1' {_P}>$< {_P}char7)"
+        if t.con == "()":
+            # One byte, after forcing the () (emptyF would not look at it).
+            return f"(GHC.Base.flip GHC.Base.seq '\\0' {_P}>$< {_P}char7)"
+        if t.con.startswith("(,"):
+            prims = [self.prim(a) for a in t.args]
+            if any(p is None for p in prims):
+                return None
+            nested = prims[-1]
+            for p in reversed(prims[:-1]):
+                nested = f"({p} {_P}>*< {nested})"
+            if len(prims) == 2:
+                return nested
+            names = [self.var() for _ in prims]
+            shape = names[-1]
+            for n in reversed(names[:-1]):
+                shape = f"({n}, {shape})"
+            return f"((\\({', '.join(names)}) -> {shape}) {_P}>$< {nested})"
+        return None
+
+    def enc(self, t: HsType) -> str:
+        """An expression of type ``t -> Builder`` writing ``enc(t)``."""
+        prim = self.prim(t)
+        if prim is not None:
+            return f"({_P}primFixed {prim})"
+        con = t.con
+        v = self.var()
+
+        def lam(*parts: str) -> str:
+            return f"(\\{v} -> {_join(*parts)})"
+
+        if con == "Integer":
+            return lam(f"{_B}integerDec {v}", _char7(";"))
+        if con == "Natural":
+            return lam(f"{_B}integerDec (GHC.Real.toInteger {v})", _char7(";"))
+        if con == "Text":
+            return lam(f"{_B}byteString (Data.Text.Encoding.encodeUtf8 {v})", _TERM)
+        if con == "LazyText":
+            return lam(f"{_B}lazyByteString (Data.Text.Lazy.Encoding.encodeUtf8 {v})", _TERM)
+        if con == "ByteString":
+            return lam(f"{_COUNT} (Data.ByteString.length {v})", f"{_B}byteString {v}")
+        if con == "LazyByteString":
+            return lam(f"{_P}primFixed {_P}int64Host (Data.ByteString.Lazy.length {v})",
+                       f"{_B}lazyByteString {v}")
+        if con == "[]":
+            elem = t.args[0]
+            if elem.con == "Char":
+                return lam(f"{_B}stringUtf8 {v}", _TERM)
+            return lam(f"{_COUNT} (GHC.List.length {v})", f"{self.elements(elem)} {v}")
+        if con == "Maybe":
+            return (f"(Data.Maybe.maybe {_char7('N')} "
+                    f"(\\{v} -> {_join(_char7('J'), f'{self.enc(t.args[0])} {v}')}))")
+        if con == "Either":
+            w = self.var()
+            left = _join(_char7("L"), f"{self.enc(t.args[0])} {v}")
+            right = _join(_char7("R"), f"{self.enc(t.args[1])} {w}")
+            return f"(Data.Either.either (\\{v} -> {left}) (\\{w} -> {right}))"
+        if con.startswith("(,"):
+            names = [self.var() for _ in t.args]
+            parts = [f"{self.enc(a)} {n}" for a, n in zip(t.args, names, strict=True)]
+            return f"(\\({', '.join(names)}) -> {_join(*parts)})"
+        if con == "Ratio":
+            e = self.enc(t.args[0])
+            return lam(f"{e} (GHC.Real.numerator {v})", f"{e} (GHC.Real.denominator {v})")
+        if con in ("Map", "IntMap"):
+            module = "Data.Map.Internal" if con == "Map" else "Data.IntMap.Internal"
+            key = t.args[0] if con == "Map" else HsType("Int")
+            val = t.args[-1]
+            pk, pv = self.prim(key), self.prim(val)
+            if pk is not None and pv is not None:
+                body = f"{_P}primMapListFixed ({pk} {_P}>*< {pv}) ({module}.toAscList {v})"
+            else:
+                k, x = self.var(), self.var()
+                pair = _join(f"{self.enc(key)} {k}", f"{self.enc(val)} {x}")
+                body = f"{module}.foldMapWithKey (\\{k} {x} -> {pair}) {v}"
+            return lam(f"{_COUNT} ({module}.size {v})", body)
+        if con in ("Set", "IntSet"):
+            module = "Data.Set.Internal" if con == "Set" else "Data.IntSet.Internal"
+            elem = t.args[0] if con == "Set" else HsType("Int")
+            return lam(f"{_COUNT} ({module}.size {v})",
+                       f"{self.elements(elem)} ({module}.toAscList {v})")
+        raise ValueError(f"no encoder for {t.render()}")  # pragma: no cover
+
+    def elements(self, elem: HsType) -> str:
+        """An expression of type ``[elem] -> Builder`` writing the elements, no count."""
+        prim = self.prim(elem)
+        if prim is not None:
+            return f"({_P}primMapListFixed {prim})"
+        return f"(Data.Foldable.foldMap {self.enc(elem)})"
+
+    def top(self, t: HsType) -> str:
+        """The encoder of the whole value: a top-level list of fixed-size elements has no
+        count (the decoder takes the rest of the payload), so it streams."""
+        if t.con == "[]" and t.args[0].con != "Char" and self.prim(t.args[0]) is not None:
+            return self.elements(t.args[0])
+        return self.enc(t)
+
+
+def _char_list(text: str) -> str:
+    def lit(c: str) -> str:
+        if c.isascii() and c.isprintable() and c not in "'\\":
+            return f"'{c}'"
+        return f"'\\{ord(c)}'"
+    return "[" + ",".join(map(lit, text)) + "]"
+
+
+def _embed(expr: str) -> str:
+    lines = expr.splitlines() or [""]
+    return "\n".join(_INDENT + line if line.strip() else line for line in lines)
+
+
+def _info(x: str) -> str:
+    """Builder: typerep and Typeable tree of the value bound to ``x``."""
+    go, t = "ghcShim'go", "ghcShim't"
+    tycon = f"(Data.Typeable.typeRepTyCon {t})"
+    args = f"(Data.Typeable.typeRepArgs {t})"
+    tree = (f"(Data.Function.fix (\\{go} {t} -> "
+            + _join(f"{_B}stringUtf8 (Data.Typeable.tyConModule {tycon})", _TERM,
+                    f"{_B}stringUtf8 (Data.Typeable.tyConName {tycon})", _TERM,
+                    f"{_COUNT} (GHC.List.length {args})",
+                    f"Data.Foldable.foldMap {go} {args}")
+            + f") (Data.Typeable.typeOf {x}))")
+    return _join(f"{_B}stringUtf8 (GHC.Show.show (Data.Typeable.typeOf {x}))", _TERM, tree)
+
+
+def writer_statement(expr: str, type_text: str, out_path: str, *, opaque: bool = False,
+                     form: Literal["bind", "cmd"] = "bind") -> str:
+    """The text of one GHCi statement that forces ``expr`` and writes its payload.
+
+    ``type_text`` is what ``:type +d (expr)`` printed for it in the same session (GHCi's
+    rendering, qualified as the session's scope requires); it must have no type variables.
+    The statement forces the value fully (to WHNF only with ``opaque=True``) and writes the
+    payload to ``out_path`` (which it creates or truncates). Kinds of payload:
+
+    * a type of the table (API.md §1.5), recognised from ``type_text`` and confirmed by a
+      ``Data.Typeable.cast`` at run time: the value, binary;
+    * otherwise: ``show`` text (the statement then needs a ``Show`` instance; if it fails to
+      compile for lack of one, call again with ``opaque=True``);
+    * ``opaque=True``: only the type (needs just ``Typeable``, which every monomorphic type
+      has).
+
+    ``form="bind"`` (default) gives ``_ <- ...``; ``form="cmd"`` gives a ``:cmd`` command
+    (for sessions with ``RebindableSyntax``, see the module docstring), in which ``expr`` is
+    annotated with ``type_text`` (``:cmd`` does not apply GHCi's extended defaulting).
+    Either way the text spans several lines: send it inside ``:{``/``:}``.
+
+    Raises:
+        ValueError: ``out_path`` is empty or ``expr`` is blank.
+    """
+    if not out_path:
+        raise ValueError("out_path is empty")
+    if not expr.strip():
+        raise ValueError("expr is blank")
+    x, info, h = "ghcShim'x", "ghcShim'i", "ghcShim'h"
+    magic = _join(*map(_char7, "HSV1"), f"{_COUNT} (GHC.Base.ord '\\1')")
+    show_body = _join(_char7("S"), info, f"{_B}stringUtf8 (GHC.Show.show {x})")
+    opaque_body = f"(GHC.Base.seq {x} {_join(_char7('O'), info)})"
+    if opaque:
+        body = opaque_body
+    else:
+        try:
+            written = parse_type(type_text)
+        except ValueError:
+            written = HsType("?")
+        candidates = candidate_types(written)
+        if not candidates:
+            body = show_body
+        else:
+            # Text's Show instance lives in Data.Text (an orphan): a fallback through show
+            # would not compile unless the user imported Data.Text.
+            has_text = any(n.con in ("Text", "LazyText") for c in candidates for n in c.walk())
+            body = opaque_body if has_text else show_body
+            gen = _Gen()
+            for cand in reversed(candidates):
+                v = gen.var()
+                encoded = _join(_char7("V"), info, f"{gen.top(cand)} {v}")
+                target = haskell_type_name(cand)
+                body = (f"(Data.Maybe.maybe {body} (\\{v} -> {encoded}) "
+                        f"(Data.Typeable.cast {x} :: GHC.Maybe.Maybe ({target})))")
+    write = (f"System.IO.withBinaryFile {_char_list(out_path)} System.IO.WriteMode "
+             f"(\\{h} -> {_B}hPutBuilder {h} {_join(magic, body)})")
+    if form == "cmd":
+        # :cmd runs an IO String and then the lines of that string as commands: none here.
+        write = f"({write} GHC.Base.>> GHC.Base.return GHC.Base.mempty)"
+    action = f"(\\{x} -> (\\{info} -> {write}) {_info(x)})"
+    if form == "cmd":
+        annotation = " ".join(type_text.split())
+        return f":cmd {action} (\n{_embed(expr)}\n  :: {annotation})"
+    return f"_ <- {action} (\n{_embed(expr)}\n  )"
