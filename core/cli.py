@@ -96,12 +96,10 @@ def _eval(args: argparse.Namespace) -> int:
 
     try:
         with connect(args.server) as client, client.open_session() as session:
-            value = session.eval(
-                args.expr,
-                timeout=args.timeout,
-                on_output=lambda stream, text: (sys.stdout if stream == "stdout"
-                                                else sys.stderr).write(text),
-            )
+            def forward(stream: str, text: str) -> None:
+                (sys.stdout if stream == "stdout" else sys.stderr).write(text)
+
+            value = session.eval(args.expr, timeout=args.timeout, on_output=forward)
             shown = value.show if value.show is not None else "<no Show instance>"
             print(f"{shown} :: {value.type}")
     except RequestError as exc:

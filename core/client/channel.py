@@ -13,6 +13,7 @@ thread hand-off per call). Output callbacks run in whichever thread is reading.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import threading
@@ -65,7 +66,7 @@ class SyncChannel:
                                 client=client_name, token=token),
             None,
         )
-        assert isinstance(welcome, m.Welcome) or isinstance(welcome, m.Error)
+        assert isinstance(welcome, (m.Welcome, m.Error))
         self.welcome = welcome
 
     def next_id(self) -> int:
@@ -149,7 +150,7 @@ class SyncChannel:
 
     def _route(self, reply: m.Reply) -> None:
         with self._cond:
-            if isinstance(reply, m.Error) and reply.id is None:
+            if reply.id is None:
                 return  # a connection-level complaint about a frame we sent: nothing waits
             waiter = self._waiters.get(reply.id)
             if waiter is None:
@@ -243,8 +244,8 @@ class AsyncChannel:
                     future.set_exception(ConnectionLostError(str(error)))
 
     def _route(self, reply: m.Reply) -> None:
-        if isinstance(reply, m.Error) and reply.id is None:
-            return
+        if reply.id is None:
+            return  # a connection-level complaint: nothing waits for it
         entry = self._waiters.get(reply.id)
         if entry is None:
             return
@@ -260,10 +261,8 @@ class AsyncChannel:
         self._writer.close()
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(BaseException):
                 await self._task
-            except BaseException:  # noqa: S110 - the reader's end is not an error here
-                pass
 
 
 def fd_io(read_fd: int, write_fd: int, on_close: Callable[[], None]) -> RawIO:
@@ -276,10 +275,8 @@ def fd_io(read_fd: int, write_fd: int, on_close: Callable[[], None]) -> RawIO:
 
     def close() -> None:
         for fd in {read_fd, write_fd}:
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         on_close()
 
     return RawIO(read=lambda n: os.read(read_fd, n), write=write, close=close)

@@ -19,7 +19,7 @@ import threading
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from core.client.channel import RawIO, fd_io
 from core.protocol.errors import ConnectionLostError
@@ -77,7 +77,7 @@ def resolve_address(address: str | None = None) -> Address:
 class EmbeddedServer:
     """A private server process over pipes; stopped on close, on exit, or when collected."""
 
-    _live: weakref.WeakSet[EmbeddedServer] = weakref.WeakSet()
+    _live: ClassVar[weakref.WeakSet[EmbeddedServer]] = weakref.WeakSet()
 
     def __init__(self, extra_args: tuple[str, ...] = ()) -> None:
         env = dict(os.environ)

@@ -11,14 +11,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
 
-from core.protocol import messages as m
-from core.protocol.errors import (
-    DiagnosticInfo,
-    ErrorDetails,
-    ExceptionInfo,
-    RemoteProtocolError,
-    error_class,
-)
 from core.client.results import (
     BindingInfo,
     ExecOutcome,
@@ -31,6 +23,14 @@ from core.client.results import (
     Target,
     TypeAndKind,
     Value,
+)
+from core.protocol import messages as m
+from core.protocol.errors import (
+    DiagnosticInfo,
+    ErrorDetails,
+    ExceptionInfo,
+    RemoteProtocolError,
+    error_class,
 )
 
 __all__ = ["Plan", "raise_for_error", "to_diagnostic"]

@@ -8,9 +8,9 @@ colon command — every command here becomes an explicit operation.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
-from collections.abc import Callable
 from typing import TextIO
 
 from core.client.results import Import, Target
@@ -59,10 +59,8 @@ class Repl:
         self.out = stdout or sys.stdout
         self.interactive = self.stdin.isatty()
         if self.interactive:
-            try:
+            with contextlib.suppress(ImportError):
                 import readline  # noqa: F401 - enables history and line editing for input()
-            except ImportError:
-                pass
 
     def _read(self, prompt: str) -> str | None:
         if self.interactive:
@@ -109,9 +107,9 @@ class Repl:
         if text.startswith(":"):
             self._command(text)
             return
-        write: Callable[[str, str], None] = lambda stream, chunk: (
-            self.out if stream == "stdout" else sys.stderr
-        ).write(chunk)
+        def write(stream: str, chunk: str) -> None:
+            (self.out if stream == "stdout" else sys.stderr).write(chunk)
+
         if _DECL_START.match(text):
             self.session.run_decls(line)
             return

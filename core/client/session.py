@@ -15,7 +15,7 @@ from typing import Literal, TypeVar
 
 from core.client import plans
 from core.client.channel import OutputHandler, SyncChannel
-from core.client.launcher import Address, EmbeddedServer, open_sync, resolve_address
+from core.client.launcher import Address, open_sync, resolve_address
 from core.client.results import (
     BindingInfo,
     ExecOutcome,
@@ -295,7 +295,7 @@ class Session:
             keep = [i for i in previous if i.kind == "decl" or i.module in loaded]
             try:
                 self.set_context(keep)
-            except Exception:  # noqa: BLE001 - a module of the old context may be gone
+            except Exception:
                 self.set_context([i for i in keep if i.kind == "decl"])
         return outcome
 

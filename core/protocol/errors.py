@@ -209,11 +209,11 @@ class EvaluationError(RequestError):
     code = "evaluation_error"
 
 
-class InterruptedError_(RequestError):  # noqa: N801 - the builtin InterruptedError is an OSError
+class InterruptedError_(RequestError):  # noqa: N801, N818 - the builtin is an OSError
     code = "interrupted"
 
 
-class TimeoutError_(RequestError, TimeoutError):  # noqa: N801 - also a builtin TimeoutError
+class TimeoutError_(RequestError, TimeoutError):  # noqa: N801, N818 - also the builtin
     code = "timeout"
 
 

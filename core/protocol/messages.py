@@ -40,9 +40,9 @@ __all__ = [
     "Binding",
     "BindingsResult",
     "CloseSession",
+    "CompileExpr",
     "Complete",
     "Completions",
-    "CompileExpr",
     "ContextResult",
     "DeclsResult",
     "Diagnostic",
@@ -66,6 +66,7 @@ __all__ = [
     "InfoItem",
     "InfoResult",
     "Interrupt",
+    "KindResult",
     "ListSessions",
     "Load",
     "LoadResult",
@@ -94,7 +95,6 @@ __all__ = [
     "TargetsResult",
     "TypeKind",
     "TypeResult",
-    "KindResult",
     "ValueResult",
     "Welcome",
 ]
@@ -351,7 +351,7 @@ class GetFlags(_Wire):
 
 
 class SetFlags(_Wire):
-    """Apply GHC command-line flags (``-XOverloadedStrings``, ``-XNoImplicitPrelude``, ``-W...``)."""
+    """Apply GHC flags (``-XOverloadedStrings``, ``-XNoImplicitPrelude``, ``-Wall``, ...)."""
 
     op: Literal["set_flags"] = "set_flags"
     id: RequestId

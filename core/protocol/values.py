@@ -266,8 +266,8 @@ _TOKEN_RE: Final = re.compile(
   | (?P<dcolon>::)
   | (?P<forall>forall\b|∀)
   | (?P<string>"(?:[^"\\]|\\.)*")
-  | (?P<name>'?(?:[A-Z][\w']*\.)*[\w][\w']*\#*)
-  | (?P<punct>\(\#|\#\)|[()\[\],.])
+  | (?P<name>'?(?:[A-Z][\w']*\.)*[\w][\w']*\#*|'\[\]|'\(,*\))
+  | (?P<punct>\(\#|\#\)|'?[(\[]|[)\],.])
   | (?P<op>'?(?:[A-Z][\w']*\.)*[!#$%&*+/<=>?@\\^|~:-]+)
     """,
     re.VERBOSE,
@@ -284,7 +284,8 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
         kind = m.lastgroup
         assert kind is not None
         if kind != "space":
-            tokens.append((kind, m.group()))
+            # A promoted list or tuple ('[Int], '(a, b)) parses like the unpromoted one.
+            tokens.append((kind, m.group().lstrip("'") if kind == "punct" else m.group()))
         pos = m.end()
     return tokens
 

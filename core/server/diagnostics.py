@@ -122,15 +122,15 @@ def _excerpt_end(lines: list[str], start: int) -> int:
 def _caret_end_column(excerpt: list[str], line: int, column: int) -> int | None:
     """The inclusive end column the carets mark for a span starting at (line, column), when
     the excerpt shows that line and the carets stop on it (no trailing ``...``)."""
-    number_width = None
+    saw_line = False
     for text in excerpt:
         numbered = _NUMBERED.match(text)
         if numbered is not None:
             if int(numbered.group("number")) != line:
                 return None
-            number_width = len(numbered.group("number"))
+            saw_line = True
         carets = _CARETS.match(text)
-        if carets is not None and number_width is not None:
+        if carets is not None and saw_line:
             # The caret line is `<width+1 spaces>| ` followed by the source columns.
             start = len(carets.group("pad")) + 1
             if carets.group("more") or start != column:

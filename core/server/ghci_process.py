@@ -45,7 +45,7 @@ from typing import Final
 __all__ = [
     "CommandOutput",
     "GhciConfig",
-    "GhciDied",
+    "GhciDiedError",
     "GhciProcess",
     "GhciStartError",
     "find_ghc",
@@ -65,7 +65,7 @@ class GhciStartError(Exception):
     """GHCi could not be started (not installed, wrong version, bad flags)."""
 
 
-class GhciDied(Exception):
+class GhciDiedError(Exception):
     """The GHCi process exited (or closed its output) while a command was running."""
 
     def __init__(self, message: str, *, returncode: int | None, stderr_tail: str) -> None:
@@ -275,7 +275,7 @@ class GhciProcess:
             setup = await asyncio.wait_for(self.run(_SETUP, line=None), config.start_timeout)
             if setup.stderr.strip():
                 raise GhciStartError(f"GHCi set-up failed: {setup.stderr.strip()}")
-        except (GhciDied, TimeoutError, GhciStartError) as exc:
+        except (GhciDiedError, TimeoutError, GhciStartError) as exc:
             tail = getattr(exc, "stderr_tail", "") or ""
             await self.kill()
             raise GhciStartError(f"GHCi did not start ({ghc}): {exc} {tail}".strip()) from exc
@@ -321,7 +321,7 @@ class GhciProcess:
     async def stop(self, grace: float = 2.0) -> None:
         """Ask GHCi to quit, then SIGTERM, then SIGKILL the process group; always reaps."""
         if self._proc.poll() is None:
-            with contextlib.suppress(OSError, GhciDied, TimeoutError):
+            with contextlib.suppress(OSError, GhciDiedError, TimeoutError):
                 await asyncio.wait_for(self._write(":quit\n"), grace)
             await self._wait_exit(grace)
         await self.kill()
@@ -384,7 +384,7 @@ class GhciProcess:
         as ``line`` of ``source_file`` (a LINE pragma, as ``execLineNumber`` does in GHC).
 
         Raises:
-            GhciDied: GHCi exited or closed its stdout before the prompt came back.
+            GhciDiedError: GHCi exited or closed its stdout before the prompt came back.
         """
         if self._needs_resync:
             await self._resync()
@@ -425,7 +425,7 @@ class GhciProcess:
                     loop.remove_writer(self._in_fd)
                 continue
             except (BrokenPipeError, ValueError, OSError) as exc:
-                raise GhciDied(
+                raise GhciDiedError(
                     f"GHCi's stdin is closed ({exc})", returncode=self.returncode, stderr_tail=""
                 ) from exc
             data = data[written:]
@@ -506,7 +506,7 @@ class GhciProcess:
                 if self._out.eof:
                     take_err(self._err.read_available())
                     await self._wait_exit(2.0)
-                    raise GhciDied(
+                    raise GhciDiedError(
                         f"GHCi exited (status {self.returncode})",
                         returncode=self.returncode,
                         stderr_tail=err_tail.decode("utf-8", "replace"),

@@ -773,9 +773,9 @@ def _equation_lhs(item: Sequence[_Node]) -> list[Token] | None:
 
 
 def _is_prefix_bang(tokens: Sequence[Token], index: int) -> bool:
-    """GHC 9.0 reads `!`/`~` as a bang/lazy pattern when it is preceded by white space (or an
-    opening bracket) and directly followed by the next token: `f !x = ...` binds `f`, while
-    `a ! b = ...` defines the operator `!`."""
+    """GHC 9.0 reads `!` as a bang pattern when it is preceded by white space (or an opening
+    bracket) and directly followed by the next token: `f !x = ...` defines `f`, while
+    `a ! b = ...` defines the operator `!`. (`~` is a reserved operator, never a varsym.)"""
     tok = tokens[index]
     if index + 1 >= len(tokens) or _end_position(tok) != (
         tokens[index + 1].line,
@@ -798,7 +798,7 @@ def _infix_operator(tokens: Sequence[Token]) -> tuple[str, str] | None:
         tok = tokens[index]
         if depths[index]:
             continue
-        if tok.kind == "varsym" and not (tok.text in {"!", "~"} and _is_prefix_bang(tokens, index)):
+        if tok.kind == "varsym" and not (tok.text == "!" and _is_prefix_bang(tokens, index)):
             return "var", tok.text
         if tok.kind == "consym" or _is(tok, "reservedop", ":"):
             return "con", tok.text

@@ -94,6 +94,10 @@ class Server:
 
     # ------------------------------------------------------------------ lifecycle
 
+    @property
+    def closing(self) -> bool:
+        return self._closing
+
     async def start(self) -> None:
         """Find GHC, learn its version and start filling the warm pool.
 
@@ -134,7 +138,7 @@ class Server:
         )
 
     def _refill_pool(self) -> None:
-        if self._closing or self._pool_filling is not None and not self._pool_filling.done():
+        if self._closing or (self._pool_filling is not None and not self._pool_filling.done()):
             return
         self._pool_filling = asyncio.create_task(self._fill_pool())
 
@@ -146,7 +150,7 @@ class Server:
                 log.exception("could not start a GHCi for the warm pool")
                 await asyncio.sleep(1.0)
                 continue
-            if self._closing:
+            if self.closing:
                 await ghci.kill()
                 return
             self._pool.append(ghci)

@@ -14,8 +14,8 @@ import asyncio
 import contextlib
 import logging
 import re
-import signal
 import secrets
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,7 +34,6 @@ from core.protocol.errors import (
     OutputLimitError,
     SessionDiedError,
     TimeoutError_,
-    UnsupportedError,
 )
 from core.server.diagnostics import (
     INTERRUPTED,
@@ -43,7 +42,7 @@ from core.server.diagnostics import (
     parse_diagnostics,
     split_exception,
 )
-from core.server.ghci_process import CommandOutput, GhciConfig, GhciDied, GhciProcess
+from core.server.ghci_process import CommandOutput, GhciConfig, GhciDiedError, GhciProcess
 from core.server.ghci_text import parse_complete, parse_info, parse_module_lines
 from core.server.haskell_source import bound_names, check_sendable, classify, declared_names
 from core.server.journal import Journal, JournalEntry
@@ -116,6 +115,7 @@ class Session:
         self._interrupt_reason: Literal["interrupt", "timeout"] | None = None
         self._ref_counter = 0
         self._value_path = Path(ghci.workdir) / "value.bin"
+        self._killing: asyncio.Future[None] | None = None
 
     @property
     def busy(self) -> bool:
@@ -138,11 +138,15 @@ class Session:
         asyncio.get_running_loop().call_later(self.limits.grace, self._kill_if_stuck, running)
         return True
 
+    def interrupt_reason(self) -> Literal["interrupt", "timeout"] | None:
+        """Why the running request was interrupted (set by ``interrupt`` or the time limit)."""
+        return self._interrupt_reason
+
     def _kill_if_stuck(self, running: asyncio.Future[CommandOutput]) -> None:
         if not running.done() and self._running is running:
             log.warning("session %s ignored SIGINT for %.1fs; killing GHCi", self.id,
                         self.limits.grace)
-            asyncio.ensure_future(self.ghci.kill())
+            self._killing = asyncio.ensure_future(self.ghci.kill())
 
     async def _command(
         self,
@@ -191,8 +195,8 @@ class Session:
                     )
             try:
                 output = task.result()
-            except GhciDied as exc:
-                reason = self._interrupt_reason
+            except GhciDiedError as exc:
+                reason = self.interrupt_reason()
                 detail = exc.stderr_tail.strip()
                 if reason == "timeout":
                     why = f"the request exceeded its time limit of {limit:g} s; GHCi was killed"
@@ -201,7 +205,7 @@ class Session:
                 else:
                     why = f"the interpreter died ({_describe_exit(exc.returncode)})"
                 await self._recover(why + (f": {detail}" if detail else ""))
-            return output, self._interrupt_reason
+            return output, self.interrupt_reason()
         finally:
             self._running = None
 
@@ -252,7 +256,7 @@ class Session:
                         ),
                         self.limits.timeout,
                     )
-                except (GhciDied, TimeoutError):
+                except (GhciDiedError, TimeoutError):
                     failed.append(entry.summary)
                     self.ghci = await GhciProcess.start(config)
                     ok = False
@@ -849,8 +853,11 @@ class Session:
 # ---------------------------------------------------------------------- helpers
 
 _RESERVED: Final = frozenset(
-    "case class data default deriving do else foreign if import in infix infixl infixr "
-    "instance let module newtype of then type where".split()
+    [
+        "case", "class", "data", "default", "deriving", "do", "else", "foreign", "if",
+        "import", "in", "infix", "infixl", "infixr", "instance", "let", "module", "newtype",
+        "of", "then", "type", "where",
+    ]
 )
 
 

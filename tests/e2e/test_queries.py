@@ -84,14 +84,14 @@ def test_context_round_trip_and_effect(session: Session) -> None:
 
 def test_failed_set_context_keeps_the_previous_one(session: Session) -> None:
     session.set_context([Import("Data.List", names=("sort",), hiding=False)])
-    with pytest.raises(CompileError, match="No.Such.Mod"):
+    with pytest.raises(CompileError, match=r"No\.Such\.Mod"):
         session.set_context([Import("No.Such.Mod")])
     assert session.get_context() == [Import("Data.List", names=("sort",), hiding=False)]
     assert session.exec_stmt("sort [2, 1]").exception is None
 
 
 def test_module_import_of_a_package_module_is_a_usage_error(session: Session) -> None:
-    with pytest.raises(GhcUsageError, match="Data.List"):
+    with pytest.raises(GhcUsageError, match=r"Data\.List"):
         session.set_context([Import("Data.List", kind="module")])
 
 

@@ -141,7 +141,7 @@ def test_duplicate_request_id_in_flight() -> None:
 
 
 def test_client_refuses_replies_for_unknown_requests() -> None:
-    client, srv = ready_pair()
+    client, _srv = ready_pair()
     client.receive_data(encode_frame({"op": "done", "id": 77}))
     with pytest.raises(RemoteProtocolError, match="unknown request"):
         client.next_event()
@@ -186,10 +186,19 @@ def test_server_never_raises_on_random_bytes(data: bytes) -> None:
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
-@given(st.dictionaries(st.sampled_from(["op", "id", "session", "stmt", "expr", "x"]),
-                       st.one_of(st.integers(min_value=-(2**63), max_value=2**64 - 1), st.text(max_size=5), st.none(), st.binary(),
-                                 st.sampled_from(list(m.OPS))),
-                       max_size=5))
+@given(
+    st.dictionaries(
+        st.sampled_from(["op", "id", "session", "stmt", "expr", "x"]),
+        st.one_of(
+            st.integers(min_value=-(2**63), max_value=2**64 - 1),  # what msgpack can carry
+            st.text(max_size=5),
+            st.none(),
+            st.binary(),
+            st.sampled_from(list(m.OPS)),
+        ),
+        max_size=5,
+    )
+)
 def test_server_answers_every_mutated_map(frame: dict[str, object]) -> None:
     _, srv = ready_pair()
     (event,) = events(srv, encode_frame(frame))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import msgpack
 import pytest
 from hypothesis import given
@@ -61,7 +63,7 @@ def test_split_anywhere(cuts: list[int]) -> None:
     points = sorted({c % (len(data) + 1) for c in cuts} | {0, len(data)})
     decoder = FrameDecoder()
     got: list[object] = []
-    for start, end in zip(points, points[1:], strict=False):
+    for start, end in itertools.pairwise(points):
         decoder.receive_data(data[start:end])
         got += drain(decoder)
     assert got == MESSAGES

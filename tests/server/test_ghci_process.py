@@ -17,7 +17,7 @@ import pytest
 
 from core.server.ghci_process import (
     GhciConfig,
-    GhciDied,
+    GhciDiedError,
     GhciProcess,
     GhciStartError,
     find_ghc,
@@ -68,7 +68,7 @@ def test_commands_are_framed_by_the_prompt(fake_ghc: str) -> None:
 def test_death_mid_command_is_reported_with_stderr(fake_ghc: str) -> None:
     async def main() -> None:
         ghci = await GhciProcess.start(GhciConfig(ghc=fake_ghc, heap_mb=None))
-        with pytest.raises(GhciDied) as info:
+        with pytest.raises(GhciDiedError) as info:
             await ghci.run("CRASH", line=None)
         assert info.value.returncode == 3
         assert "crashing" in info.value.stderr_tail
@@ -117,7 +117,7 @@ def test_kill_ends_a_child_that_ignores_signals(fake_ghc: str) -> None:
         await asyncio.sleep(0.2)
         pid = ghci.pid
         await ghci.kill()
-        with pytest.raises(GhciDied):
+        with pytest.raises(GhciDiedError):
             await asyncio.wait_for(task, 5)
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
