@@ -284,8 +284,13 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
         kind = m.lastgroup
         assert kind is not None
         if kind != "space":
-            # A promoted list or tuple ('[Int], '(a, b)) parses like the unpromoted one.
-            tokens.append((kind, m.group().lstrip("'") if kind == "punct" else m.group()))
+            value = m.group()
+            if kind == "punct":
+                # A promoted list or tuple ('[Int], '(a, b)) parses like the unpromoted one.
+                value = value.lstrip("'")
+            elif value == "*":
+                kind = "name"  # the kind of types, as TypeRep shows it (Proxy * Int)
+            tokens.append((kind, value))
         pos = m.end()
     return tokens
 
@@ -360,7 +365,9 @@ class _TypeParser:
 
     def atype(self) -> HsType:
         kind, value = self.take()
-        if kind in ("name", "string"):
+        if kind in ("name", "string", "op"):
+            # An operator here heads a prefix application, as TypeRep shows promoted
+            # constructors: (': * Int ('[] *)).
             return HsType(value)
         if value == "[":
             if (tok := self.peek()) is not None and tok[1] == "]":
@@ -382,9 +389,11 @@ class _TypeParser:
                     commas += 1
                 self.expect(")")
                 return HsType("(" + "," * commas + ")")
-            if tok is not None and tok[0] in ("arrow", "op") and value == "(":
+            after = self.tokens[self.pos + 1] if self.pos + 1 < len(self.tokens) else None
+            if (tok is not None and tok[0] in ("arrow", "op") and value == "("
+                    and after is not None and after[1] == ")"):
                 self.take()
-                self.expect(")")
+                self.take()
                 return HsType("->" if tok[0] == "arrow" else tok[1])
             items = [self.type_()]
             while (tok := self.peek()) is not None and tok[1] in (",", "::"):

@@ -208,6 +208,8 @@ class GhciProcess:
         self.commands_run = 0
         self._needs_resync = False
         self._stdin_dirty = False
+        self._killed = False
+        self._wake: asyncio.Event | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -277,6 +279,10 @@ class GhciProcess:
                 raise GhciStartError(f"GHCi set-up failed: {setup.stderr.strip()}")
         except (GhciDiedError, TimeoutError, GhciStartError) as exc:
             tail = getattr(exc, "stderr_tail", "") or ""
+            if not tail:
+                # It may have died before reading anything: what it said is still in the pipe.
+                await self._wait_exit(2.0)
+                tail = self._err.read_available().decode("utf-8", "replace").strip()
             await self.kill()
             raise GhciStartError(f"GHCi did not start ({ghc}): {exc} {tail}".strip()) from exc
         return self
@@ -334,12 +340,14 @@ class GhciProcess:
         # A second signal catches an interpreter that was being spawned at the first.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._proc.pid, signal.SIGKILL)
-        for pipe in (self._proc.stdin, self._proc.stdout, self._proc.stderr):
-            if pipe is not None:
-                with contextlib.suppress(OSError):
-                    pipe.close()
-        with contextlib.suppress(OSError):
-            os.close(self._stdin_fd)
+        self._killed = True
+        if self._wake is not None:
+            # A command is being collected: wake it so that it reports the death and
+            # closes the pipes itself (closing an fd under a registered reader would leave
+            # that reader waiting forever).
+            self._wake.set()
+        else:
+            self._close_pipes()
         if self._owns_workdir:
 
 
@@ -402,6 +410,14 @@ class GhciProcess:
         finally:
             with contextlib.suppress(OSError):
                 self._stdin_dirty = os.lseek(self._stdin_fd, 0, os.SEEK_CUR) > 0
+
+    def _close_pipes(self) -> None:
+        for pipe in (self._proc.stdin, self._proc.stdout, self._proc.stderr):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
+        with contextlib.suppress(OSError):
+            os.close(self._stdin_fd)
 
     async def _wait_exit(self, timeout: float) -> None:
         deadline = asyncio.get_running_loop().time() + timeout
@@ -484,7 +500,9 @@ class GhciProcess:
                 on_stdout(text)
 
         take_err(first_err)
-        wake = asyncio.Event()
+        if self._killed:
+            raise GhciDiedError("GHCi was killed", returncode=self.returncode, stderr_tail="")
+        wake = self._wake = asyncio.Event()
         loop.add_reader(self._out.fd, wake.set)
         loop.add_reader(self._err.fd, wake.set)
         try:
@@ -503,8 +521,9 @@ class GhciProcess:
                     cut = len(pending_out) - keep
                     take_out(pending_out[:cut])
                     pending_out = pending_out[cut:]
-                if self._out.eof:
-                    take_err(self._err.read_available())
+                if self._out.eof or self._killed:
+                    if not self._killed:
+                        take_err(self._err.read_available())
                     await self._wait_exit(2.0)
                     raise GhciDiedError(
                         f"GHCi exited (status {self.returncode})",
@@ -514,10 +533,13 @@ class GhciProcess:
                 wake.clear()
                 await wake.wait()
         finally:
+            self._wake = None
             with contextlib.suppress(Exception):
                 loop.remove_reader(self._out.fd)
             with contextlib.suppress(Exception):
                 loop.remove_reader(self._err.fd)
+            if self._killed:
+                self._close_pipes()
         out_parts.append(out_dec.decode(b"", final=True))
         err_parts.append(err_dec.decode(b"", final=True))
         result.stdout = "".join(out_parts)

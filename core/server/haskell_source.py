@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
@@ -237,12 +237,22 @@ class _Lexer:
         self.line = 1
         self.line_start = 0
         self.tokens: list[Token] = []
+        # Column of `col_pos` on the current line: tokens arrive in order, so counting on
+        # from the previous token keeps long one-line inputs linear.
+        self.col_pos = 0
+        self.col = 1
 
     def col_at(self, pos: int) -> int:
-        col = 1
-        for ch in self.text[self.line_start : pos]:
-            col = ((col - 1) // 8 + 1) * 8 + 1 if ch == "\t" else col + 1
-        return col
+        if self.col_pos < self.line_start or self.col_pos > pos:
+            self.col_pos, self.col = self.line_start, 1
+        segment = self.text[self.col_pos : pos]
+        if "\t" in segment:
+            for ch in segment:
+                self.col = ((self.col - 1) // 8 + 1) * 8 + 1 if ch == "\t" else self.col + 1
+        else:
+            self.col += len(segment)
+        self.col_pos = pos
+        return self.col
 
     def emit(self, kind: TokenKind, start: int, end: int) -> None:
         self.tokens.append(Token(kind, self.text[start:end], self.line, self.col_at(start)))
@@ -681,11 +691,15 @@ def _tokens_of(nodes: Sequence[_Node]) -> list[Token]:
 
 
 def _flatten(nodes: Sequence[_Node]) -> list[Token]:
+    """All tokens of ``nodes``, nested blocks included (iterative: blocks can nest deeply)."""
     out: list[Token] = []
-    for node in nodes:
-        if isinstance(node, _Block):
-            for item in node.items:
-                out.extend(_flatten(item))
+    pending: list[Iterator[_Node]] = [iter(nodes)]
+    while pending:
+        node = next(pending[-1], None)
+        if node is None:
+            pending.pop()
+        elif isinstance(node, _Block):
+            pending.append(iter([inner for item in node.items for inner in item]))
         else:
             out.append(node)
     return out
@@ -838,8 +852,14 @@ def _lhs_names(lhs: Sequence[Token]) -> list[str]:
     return _pattern_vars(lhs)
 
 
-def _pattern_vars(tokens: Sequence[Token]) -> list[str]:
-    """Variables bound by a pattern, in source order."""
+_MAX_PATTERN_NESTING: Final = 64
+
+
+def _pattern_vars(tokens: Sequence[Token], nesting: int = 0) -> list[str]:
+    """Variables bound by a pattern, in source order. Brackets nested deeper than any real
+    pattern are not looked into, so that hostile input cannot exhaust the Python stack."""
+    if nesting > _MAX_PATTERN_NESTING:
+        return []
     out: list[str] = []
     index = 0
     while index < len(tokens):
@@ -851,7 +871,7 @@ def _pattern_vars(tokens: Sequence[Token]) -> list[str]:
                 if arrow >= 0:
                     part = part[arrow + 1 :]  # view pattern: `(f -> p)` binds only p
                 colons = _find_top(part, "reservedop", frozenset({"::"}))
-                out.extend(_pattern_vars(part if colons < 0 else part[:colons]))
+                out.extend(_pattern_vars(part if colons < 0 else part[:colons], nesting + 1))
             index = close + 1
         elif _is(tok, "special", "{"):
             # Record pattern: field labels are not bound; `f = p` binds p's variables and a
@@ -860,7 +880,7 @@ def _pattern_vars(tokens: Sequence[Token]) -> list[str]:
             for part in _split_top(tokens[index + 1 : close], ","):
                 equals = _find_top(part, "reservedop", frozenset({"="}))
                 if equals >= 0:
-                    out.extend(_pattern_vars(part[equals + 1 :]))
+                    out.extend(_pattern_vars(part[equals + 1 :], nesting + 1))
                 elif len(part) == 1 and part[0].kind in {"varid", "qvarid"}:
                     out.append(part[0].text.rsplit(".", 1)[-1])
             index = close + 1
