@@ -296,6 +296,11 @@ class GhciProcess:
         return self._proc.poll()
 
     @property
+    def killed(self) -> bool:
+        """Whether ``kill`` ran (the process and its pipes are gone or going)."""
+        return self._killed
+
+    @property
     def alive(self) -> bool:
         return self._proc.poll() is None and not self._out.eof
 
@@ -521,8 +526,8 @@ class GhciProcess:
                     cut = len(pending_out) - keep
                     take_out(pending_out[:cut])
                     pending_out = pending_out[cut:]
-                if self._out.eof or self._killed:
-                    if not self._killed:
+                if self._out.eof or self.killed:
+                    if not self.killed:
                         take_err(self._err.read_available())
                     await self._wait_exit(2.0)
                     raise GhciDiedError(
@@ -538,7 +543,7 @@ class GhciProcess:
                 loop.remove_reader(self._out.fd)
             with contextlib.suppress(Exception):
                 loop.remove_reader(self._err.fd)
-            if self._killed:
+            if self.killed:
                 self._close_pipes()
         out_parts.append(out_dec.decode(b"", final=True))
         err_parts.append(err_dec.decode(b"", final=True))

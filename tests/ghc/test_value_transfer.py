@@ -13,9 +13,10 @@ import os
 import selectors
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -386,6 +387,16 @@ def test_extensions(out_dir: Path, setup: list[str]) -> None:
             d = transfer(g, "Data.Map.fromList [(GHC.Base.ord 'a', ['q'])]", out_dir / "x",
                          form=form)
             assert (d.value, d.show) == ({97: "q"}, 'fromList [(97,"q")]')
+        # What toDyn/bindValue send: literal-free, so it means the same in this session.
+        value = {"k\u00e9": [Just(-1.5), Nothing], "": []}
+        expr, type_rep = python_to_haskell(value)
+        g.ok(f"let ghcShimTestValue = {expr}")
+        d = transfer(g, "ghcShimTestValue", out_dir / "x", form=forms[-1])
+        assert (d.value, d.type_rep) == (value, type_rep)
+        expr, _ = python_to_haskell((2 ** 70, Fraction(-1, 3), b"\x00\xff", "\ud800", True),
+                                    "(Integer, Rational, ByteString, String, Bool)")
+        d = transfer(g, expr, out_dir / "x", form=forms[-1])
+        assert d.value == (2 ** 70, Fraction(-1, 3), b"\x00\xff", "\ud800", True)
         if "-XOverloadedStrings" in " ".join(setup) and not rebindable:
             d = transfer(g, '"abc"', out_dir / "x")
             assert (d.value, d.type_rep) == ("abc", "[Char]")
@@ -398,26 +409,32 @@ def test_extensions(out_dir: Path, setup: list[str]) -> None:
 
 
 def test_large_values_are_fast(ghci: Ghci, out_dir: Path) -> None:
-    """10^6 Ints: writer + decode vs. GHCi printing the list (DESIGN.md target: <= 0.1x)."""
+    """10^6 Ints: writer + decode vs. GHCi printing the list (DESIGN.md target: <= 0.1x).
+
+    Printing 10^6 Ints takes GHCi seconds; to keep this suite short, the printing time is
+    measured on 10^5 and scaled (it is linear). The benchmark measures the real thing.
+    """
     ghci.ok("let xs = [1 .. 1000000] :: [Int]")
-    ghci.ok("length xs")  # build the list once, as both measurements reuse it
+    ghci.ok("length xs")  # build the list once: both measurements reuse it
     start = time.perf_counter()
     d = transfer(ghci, "xs", out_dir / "big", type_text="[Int]")
     ours = time.perf_counter() - start
     assert d.value == list(range(1, 1_000_001))
     start = time.perf_counter()
-    out, _ = ghci.run("xs")
-    printing = time.perf_counter() - start
-    assert len(out) > 6_000_000
-    print(f"\n[Int] 10^6: writer+decode {ours * 1000:.0f} ms, GHCi print {printing * 1000:.0f} ms")
+    out, _ = ghci.run("take 100000 xs")
+    printing = (time.perf_counter() - start) * 10
+    assert len(out) > 500_000
+    print(f"\n[Int] 10^6: writer+decode {ours * 1000:.0f} ms, "
+          f"GHCi print ~{printing * 1000:.0f} ms (10 x 10^5)")
     assert ours < 0.25 * printing  # the benchmark holds the 0.1x target; this guards regressions
-    for expr, check in [
+    checks: list[tuple[str, Callable[[Any], bool]]] = [
         ("[fromIntegral i / 7 | i <- [1 .. 1000000 :: Int]] :: [Double]",
          lambda v: len(v) == 1_000_000 and v[6] == 1.0),
         ("replicate 1000000 'x'", lambda v: v == "x" * 1_000_000),
         ("Data.Map.fromList [(i, i * 2) | i <- [1 .. 100000 :: Int]]",
          lambda v: len(v) == 100_000 and v[7] == 14),
-    ]:
+    ]
+    for expr, check in checks:
         start = time.perf_counter()
         d = transfer(ghci, expr, out_dir / "big")
         took = time.perf_counter() - start
@@ -428,39 +445,45 @@ def test_large_values_are_fast(ghci: Ghci, out_dir: Path) -> None:
 
 # ---------------------------------------------------------------------------- round trips
 
-_INT_TYPES = {"Int": (-(2 ** 63), 2 ** 63 - 1), "Word8": (0, 255), "Int16": (-(2 ** 15), 2 ** 15 - 1),
-              "Integer": (-(10 ** 30), 10 ** 30)}
+_INT_TYPES = {"Int": (-(2 ** 63), 2 ** 63 - 1), "Word8": (0, 255),
+              "Int16": (-(2 ** 15), 2 ** 15 - 1), "Integer": (-(10 ** 30), 10 ** 30)}
+Typed = tuple[HsType, Any]
 
 
-def _scalar() -> st.SearchStrategy[tuple[HsType, object]]:
-    ints = st.sampled_from(sorted(_INT_TYPES)).flatmap(
-        lambda t: st.integers(*_INT_TYPES[t]).map(lambda n, t=t: (HsType(t), n)))
+def _tagged(t: HsType, values: st.SearchStrategy[Any]) -> st.SearchStrategy[Typed]:
+    return values.map(lambda v: (t, v))
+
+
+def _scalar() -> st.SearchStrategy[Typed]:
     return st.one_of(
-        ints,
-        st.floats(allow_nan=True, allow_infinity=True).map(lambda x: (HsType("Double"), x)),
-        st.floats(width=32).map(lambda x: (HsType("Float"), x)),
-        st.booleans().map(lambda b: (HsType("Bool"), b)),
-        st.characters().map(lambda c: (HsType("Char"), c)),
-        st.text(max_size=8).map(lambda s: (HsType("[]", (HsType("Char"),)), s)),
-        st.binary(max_size=6).map(lambda b: (HsType("ByteString"), b)),
-        st.fractions().map(lambda q: (HsType("Ratio", (HsType("Integer"),)), q)),
-        st.just((HsType("()"), None)),
+        *(_tagged(HsType(name), st.integers(lo, hi)) for name, (lo, hi) in _INT_TYPES.items()),
+        _tagged(HsType("Double"), st.floats()),
+        _tagged(HsType("Float"), st.floats(width=32)),
+        _tagged(HsType("Bool"), st.booleans()),
+        _tagged(HsType("Char"), st.characters()),
+        _tagged(HsType("[]", (HsType("Char"),)), st.text(max_size=8)),
+        _tagged(HsType("ByteString"), st.binary(max_size=6)),
+        _tagged(HsType("Ratio", (HsType("Integer"),)), st.fractions()),
+        _tagged(HsType("()"), st.none()),
     )
 
 
-def _extend(children: st.SearchStrategy[tuple[HsType, object]]
-            ) -> st.SearchStrategy[tuple[HsType, object]]:
-    def list_of(tv: tuple[HsType, object]) -> st.SearchStrategy[tuple[HsType, object]]:
-        t, v = tv
-        if t.con == "Char":
-            return st.lists(st.just(v), max_size=3).map(
-                lambda xs: (HsType("[]", (t,)), "".join(xs)))  # type: ignore[arg-type]
-        return st.lists(st.just(v), max_size=3).map(lambda xs: (HsType("[]", (t,)), xs))
+def _list_of(tv: Typed) -> st.SearchStrategy[Typed]:
+    t, v = tv
+    items = st.lists(st.just(v), max_size=3)
+    if t.con == "Char":
+        return _tagged(HsType("[]", (t,)), items.map("".join))
+    return _tagged(HsType("[]", (t,)), items)
 
+
+def _pair(p: tuple[Typed, Typed]) -> Typed:
+    return HsType("(,)", (p[0][0], p[1][0])), (p[0][1], p[1][1])
+
+
+def _extend(children: st.SearchStrategy[Typed]) -> st.SearchStrategy[Typed]:
     return st.one_of(
-        children.flatmap(list_of),
-        st.tuples(children, children).map(
-            lambda p: (HsType("(,)", (p[0][0], p[1][0])), (p[0][1], p[1][1]))),
+        children.flatmap(_list_of),
+        st.tuples(children, children).map(_pair),
         children.map(lambda tv: (HsType("Maybe", (tv[0],)), Just(tv[1]))),
         children.map(lambda tv: (HsType("Either", (tv[0], HsType("Bool"))), Left(tv[1]))),
         children.map(lambda tv: (HsType("Map", (HsType("Int"), tv[0])), {7: tv[1], -1: tv[1]})),
@@ -472,19 +495,14 @@ VALUES = st.recursive(_scalar(), _extend, max_leaves=6)
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(VALUES)
-def test_python_round_trip(ghci: Ghci, out_dir: Path, tv: tuple[HsType, object]) -> None:
+def test_python_round_trip(ghci: Ghci, out_dir: Path, tv: Typed) -> None:
+    """A Python value -> python_to_haskell -> GHCi -> writer -> decode: the same value, and
+    GHC's own show of the expression."""
     t, value = tv
-    rendered = t.render()
-    if "Ratio" in rendered:  # Ratio Integer's TypeRep, spelled for haskell_type
-        rendered = rendered.replace("Ratio Integer", "Rational")
-    expr, type_rep = python_to_haskell(value, rendered)
+    expr, type_rep = python_to_haskell(value, t.render())
     d = transfer(ghci, expr, out_dir / "rt", type_text=haskell_type_name(t))
     assert d.type_rep == type_rep
-    expected = value
-    if t.con == "Float" and isinstance(value, float):
-        expected = value  # st.floats(width=32) gives exact binary32 values already
-    assert same(d.value, expected) or (isinstance(value, dict) and same(d.value, value)), \
-        (d.value, value)
+    assert same(d.value, value), (d.value, value)
     assert d.show == ghc_show(ghci, expr)
 
 
@@ -501,7 +519,8 @@ def test_doubles_show_like_ghc(ghci: Ghci, out_dir: Path) -> None:
         " :: [Double]"
     )
     floats = (
-        f"[GHC.Float.castWord32ToFloat (fromIntegral ({mix})) | i <- [1 .. 3000 :: Data.Word.Word64]]"
+        f"[GHC.Float.castWord32ToFloat (fromIntegral ({mix}))"
+        " | i <- [1 .. 3000 :: Data.Word.Word64]]"
         " ++ [2 ^^ k | k <- [-149 .. 127 :: Int]] ++ [0.1, 16777217, 3.4028235e38, 1e-45]"
         " :: [Float]"
     )

@@ -8,6 +8,8 @@ with ``ghci -ignore-dot-ghci`` 9.0.2.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -137,6 +139,33 @@ def test_analysis_never_raises_on_arbitrary_text(text: str) -> None:
     bound_names(text)
     declared_names(text)
     check_sendable(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(" * 3000 + "x" + ")" * 3000 + " <- x",
+        "let f = " + "do " * 5000 + "x",
+        "data T = T " + "{ " * 3000,
+        "f " + "[" * 5000 + " = 1",
+        ")]}" * 1000 + "in then else of ; ,",
+    ],
+)
+def test_analysis_survives_deep_nesting(text: str) -> None:
+    classify(text)
+    bound_names(text)
+    declared_names(text)
+
+
+def test_long_single_line_is_lexed_in_linear_time() -> None:
+    # A 100 kB list literal on one line once took over a minute (columns were recounted
+    # from the line start for every token).
+    text = "[" + ",".join(str(i) for i in range(20000)) + "]"
+    started = time.perf_counter()
+    tokens = tokenize(text)
+    assert len(tokens) == 2 + 20000 + 19999
+    assert tokens[-1].col == len(text)
+    assert time.perf_counter() - started < 10
 
 
 # ------------------------------------------------------------------------------ read_haskell_string
