@@ -1,0 +1,237 @@
+"""Values, references, modules, names and completion through the whole stack."""
+
+from __future__ import annotations
+
+import gc
+import math
+import textwrap
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from core.client import (
+    CompileError,
+    EvaluationError,
+    Import,
+    Session,
+    Target,
+    TimeoutError_,
+)
+from core.protocol.values import Just, Left, Nothing, Right
+
+pytestmark = pytest.mark.ghc
+
+
+@pytest.mark.parametrize(
+    ("expr", "value", "type_rep"),
+    [
+        ("1 + 1", 2, "Integer"),
+        ("2 ^ 100", 2**100, "Integer"),
+        ("[1, 2, 3] :: [Int]", [1, 2, 3], "[Int]"),
+        ('"héllo ☃"', "héllo ☃", "[Char]"),
+        ("(True, 'x', ())", (True, "x", None), "(Bool,Char,())"),
+        ("Just (Just 3) :: Maybe (Maybe Int)", Just(Just(3)), "Maybe (Maybe Int)"),
+        ("Nothing :: Maybe Int", Nothing, "Maybe Int"),
+        ("[Left 1, Right 'a'] :: [Either Int Char]", [Left(1), Right("a")],
+         "[Either Int Char]"),
+        ("Data.Map.fromList [(\"a\", [Just (1, 2.5)])] :: Data.Map.Map String [Maybe (Int, Double)]",
+         {"a": [Just((1, 2.5))]}, "Map [Char] [Maybe (Int,Double)]"),
+        ("Data.Set.fromList \"hello\"", frozenset("helo"), "Set Char"),
+        ("3 / 4 :: Rational", Fraction(3, 4), "Ratio Integer"),
+        ("Data.ByteString.Char8.pack \"ab\"", b"ab", "ByteString"),
+        ("Data.Text.pack \"t\"", "t", "Text"),
+        ("(-0.0, 1/0) :: (Double, Double)", (-0.0, math.inf), "(Double,Double)"),
+    ],
+)
+def test_eval_values(session: Session, expr: str, value: object, type_rep: str) -> None:
+    result = session.eval(expr)
+    assert result.value == value
+    assert result.type_rep == type_rep
+
+
+def test_eval_show_text_is_ghcs(session: Session) -> None:
+    assert session.eval("Just (-3) :: Maybe Int").show == "Just (-3)"
+    assert session.eval("0.1 + 0.2 :: Double").show == "0.30000000000000004"
+    session.run_decls("data Shape = Circle Double | Square Double deriving Show")
+    shape = session.eval("Circle 1.5")
+    assert shape.value is None and shape.show == "Circle 1.5" and shape.type_rep == "Shape"
+
+
+def test_eval_function_has_no_value_or_show(session: Session) -> None:
+    result = session.eval("(+ 1) :: Int -> Int")
+    assert result.value is None and result.show is None and result.type_rep == "Int -> Int"
+
+
+def test_eval_errors(session: Session) -> None:
+    with pytest.raises(CompileError):
+        session.eval("id")  # polymorphic: cannot be defaulted
+    with pytest.raises(CompileError, match="Couldn't match"):
+        session.eval("True && 'x'")
+    with pytest.raises(EvaluationError) as info:
+        session.eval('[1, error "lazy boom"] :: [Int]')  # forced fully, so it throws here
+    assert info.value.exception is not None
+    assert info.value.exception.type == "ErrorCall"
+    assert info.value.exception.message.startswith("lazy boom")
+    with pytest.raises(TimeoutError_):
+        session.eval("[1 ..] :: [Int]", timeout=1)
+    assert session.eval("41 + 1 :: Int").value == 42
+
+
+def test_eval_leaves_it_and_scope_alone(session: Session) -> None:
+    session.exec_stmt("'q'")
+    names_before = {n.name for n in session.names_in_scope()}
+    session.eval("[1 .. 10 :: Int]")
+    chunks: list[str] = []
+    session.exec_stmt("it", on_output=lambda s, t: chunks.append(t))
+    assert "".join(chunks) == "'q'\n"
+    assert {n.name for n in session.names_in_scope()} == names_before
+
+
+def test_big_list_arrives_as_a_list(session: Session) -> None:
+    result = session.eval("[1 .. 1000000] :: [Int]")
+    value = result.value
+    assert isinstance(value, list) and len(value) == 1_000_000 and value[-1] == 1_000_000
+
+
+def test_bind_value_round_trip(session: Session) -> None:
+    session.bind_value("xs", [1, 2, 3])
+    session.bind_value("m", {"k": Just(Fraction(1, 3))})
+    assert session.eval("sum xs").value == 6
+    assert session.eval("m").value == {"k": Just(Fraction(1, 3))}
+    assert session.expr_type("xs") == "[Integer]"
+
+
+def test_compile_expr_reference(session: Session) -> None:
+    ref = session.compile_expr("\\n -> n * 2 :: Int")
+    assert ref.type == "Int -> Int"
+    chunks: list[str] = []
+    session.exec_stmt(f"print ({ref.name} 21)", on_output=lambda s, t: chunks.append(t))
+    assert "".join(chunks) == "42\n"
+    lazy = session.compile_expr('error "not forced" :: Int')  # compiling evaluates nothing
+    with pytest.raises(EvaluationError):
+        session.eval(lazy.name)
+    ref.free()
+    del lazy
+    gc.collect()
+    session.exec_stmt("1")  # carries the batched frees
+    with pytest.raises(CompileError):
+        session.exec_stmt(f"print ({ref.name} 1)")
+
+
+MODULES = {
+    "Foo.hs": """
+        module Foo (f, g, Color(..)) where
+        data Color = Red | Blue deriving (Show, Eq)
+        f :: Int -> Int
+        f x = let y = x * 2 in y + 1
+        g :: [Int] -> Int
+        g xs = sum (map f xs)
+    """,
+    "Bad.hs": """
+        module Bad where
+        bad :: Int
+        bad = "not an int"
+    """,
+}
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    for name, text in MODULES.items():
+        (tmp_path / name).write_text(textwrap.dedent(text).lstrip())
+    return tmp_path
+
+
+def test_load_success_resets_context_and_bindings(session: Session, project: Path) -> None:
+    session.exec_stmt("let before = 1")
+    session.set_context([Import("Data.List", names=("sort",), hiding=False)])
+    session.set_targets([Target("file", str(project / "Foo.hs"))])
+    outcome = session.load()
+    assert outcome.success and outcome.diagnostics == ()
+    assert [(m.name, m.interpreted) for m in outcome.modules] == [("Foo", True)]
+    assert session.get_context() == []
+    with pytest.raises(CompileError):
+        session.exec_stmt("before")
+    session.set_context([Import("Foo", kind="module")])
+    chunks: list[str] = []
+    session.exec_stmt("print (g [1, 2], Red)", on_output=lambda s, t: chunks.append(t))
+    assert "".join(chunks) == "(8,Red)\n"
+    assert [m.name for m in session.module_graph()] == ["Foo"]
+
+
+def test_load_failure_reports_diagnostics(session: Session, project: Path) -> None:
+    session.set_targets([Target("file", str(project / "Bad.hs"))])
+    outcome = session.load()
+    assert not outcome.success
+    (diag,) = [d for d in outcome.diagnostics if d.severity == "error"]
+    assert diag.file.endswith("Bad.hs") and (diag.line, diag.column) == (3, 7)
+    assert diag.end_column == 18
+    assert session.exec_stmt("length [1]").exception is None  # implicit Prelude kept
+
+
+def test_load_missing_target_is_a_compile_error(session: Session, project: Path) -> None:
+    session.set_targets([Target("file", str(project / "NoSuchFile.hs"))])
+    with pytest.raises(CompileError, match="NoSuchFile"):
+        session.load()
+
+
+def test_load_restores_context_on_request(session: Session, project: Path) -> None:
+    session.set_context([Import("Data.Char", names=("toUpper",), hiding=False)])
+    session.set_targets([Target("file", str(project / "Foo.hs"))])
+    session.load(restore_context=True)
+    assert session.get_context() == [Import("Data.Char", names=("toUpper",), hiding=False)]
+
+
+def test_references_survive_load(session: Session, project: Path) -> None:
+    ref = session.compile_expr("map (* 3) [1, 2, 3 :: Int]")
+    session.set_targets([Target("file", str(project / "Foo.hs"))])
+    assert session.load().success
+    assert session.eval(ref.name).value == [3, 6, 9]
+
+
+def test_relative_paths_resolve_against_the_caller(
+    session: Session, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(project)
+    session.set_targets([Target("file", "Foo.hs")])
+    assert session.get_targets() == [Target("file", str(project / "Foo.hs"))]
+    assert session.load().success
+
+
+def test_info(session: Session) -> None:
+    info = session.info("Maybe")
+    assert info is not None
+    text, items = info
+    assert "data Maybe a = Nothing | Just a" in text
+    assert items[0].defined_in == "GHC.Maybe"
+    assert any(i.startswith("instance Functor Maybe") for i in items[0].instances)
+    plus = session.info("+")
+    assert plus is not None and plus[1][0].fixity == "infixl 6 +"
+    assert session.info("nosuchthing") is None
+
+
+def test_parse_name(session: Session) -> None:
+    (name,) = session.parse_name("map")
+    assert (name.name, name.module) == ("map", "GHC.Base")
+    with pytest.raises(CompileError, match="nosuch"):
+        session.parse_name("nosuch")
+
+
+def test_names_in_scope_and_bindings(session: Session) -> None:
+    session.exec_stmt("let alpha = 'a'")
+    session.run_decls("beta :: Int\nbeta = 2")
+    names = {n.name for n in session.names_in_scope()}
+    assert {"alpha", "beta", "map", "foldr"} <= names
+    rdr = {n.name for n in session.names_in_scope(rdr=True)}
+    assert "Prelude.map" in rdr and "map" in rdr
+    bindings = session.bindings()
+    assert [(b.name, b.type) for b in bindings[:2]] == [("beta", "Int"), ("alpha", "Char")]
+
+
+def test_complete(session: Session) -> None:
+    session.set_context([Import("Data.Map", qualified=True, as_="M")])
+    assert {"foldr", "foldl", "foldMap"} <= set(session.complete("fold"))
+    assert "M.insertWith" in session.complete("M.insertW")
+    session.exec_stmt("let myLongName = 1")
+    assert session.complete("myLong") == ["myLongName"]
