@@ -492,12 +492,24 @@ class _LayoutBuilder:
         self.top = _Block("")
         top_column = 0 if statement or not tokens else tokens[0].col
         self.stack = [_Ctx("block", column=top_column, block=self.top)]
+        # Stack indices of the block contexts, kept in step with `stack` so that finding the
+        # innermost block does not scan past thousands of open brackets.
+        self.blocks = [0]
+
+    def push(self, ctx: _Ctx) -> None:
+        if ctx.kind == "block":
+            self.blocks.append(len(self.stack))
+        self.stack.append(ctx)
+
+    def truncate(self, length: int) -> None:
+        """Pop every context from index ``length`` on (the top level is never popped)."""
+        length = max(length, 1)
+        del self.stack[length:]
+        while self.blocks[-1] >= length:
+            self.blocks.pop()
 
     def innermost_block(self) -> int:
-        for index in range(len(self.stack) - 1, -1, -1):
-            if self.stack[index].kind == "block":
-                return index
-        return 0  # unreachable: the top level is never popped
+        return self.blocks[-1]
 
     def current(self) -> list[_Node]:
         block = self.stack[self.innermost_block()].block
@@ -505,16 +517,16 @@ class _LayoutBuilder:
         return block.items[-1]
 
     def new_item(self, index: int) -> None:
-        del self.stack[index + 1 :]
+        self.truncate(index + 1)
         block = self.stack[index].block
         assert block is not None
         if block.items[-1]:
             block.items.append([])
 
     def enclosing_column(self) -> int:
-        for ctx in reversed(self.stack):
-            if ctx.kind == "block" and not ctx.explicit:
-                return ctx.column
+        for index in reversed(self.blocks):
+            if not self.stack[index].explicit:
+                return self.stack[index].column
         return 0
 
     def on_new_line(self, col: int) -> None:
@@ -530,7 +542,7 @@ class _LayoutBuilder:
                     self.new_item(0)
                 return
             if col < ctx.column:
-                del self.stack[index:]
+                self.truncate(index)
                 continue
             if col == ctx.column:
                 self.new_item(index)
@@ -554,7 +566,7 @@ class _LayoutBuilder:
         if nxt is not None and _is(nxt, "special", "{"):
             block = _Block(keyword)
             self.current().append(block)
-            self.stack.append(_Ctx("block", keyword, block=block, explicit=True))
+            self.push(_Ctx("block", keyword, block=block, explicit=True))
             return True
         enclosing = self.enclosing_column()
         # H2010 opens a block only if the next token is indented more than the enclosing
@@ -566,7 +578,7 @@ class _LayoutBuilder:
         block = _Block(keyword, [[]] if opens else [])
         self.current().append(block)
         if opens and nxt is not None:
-            self.stack.append(_Ctx("block", keyword, column=nxt.col, block=block))
+            self.push(_Ctx("block", keyword, column=nxt.col, block=block))
         return False
 
     def build(self) -> _Block:
@@ -602,29 +614,29 @@ class _LayoutBuilder:
                 marker = "case" if text == "of" else "if"
                 found = self.pop_to(frozenset({marker}))
                 if found >= 0:
-                    del self.stack[found + (1 if text == "then" else 0) :]
+                    self.truncate(found + (1 if text == "then" else 0))
             elif text == "in":
                 found = self.pop_to(frozenset({"block"}), frozenset({"let"}))
                 if found >= 0:
-                    del self.stack[found:]
+                    self.truncate(found)
             self.current().append(tok)
             if text in {"if", "case"}:
-                self.stack.append(_Ctx("if" if text == "if" else "case"))
+                self.push(_Ctx("if" if text == "if" else "case"))
             return text if text in _LAYOUT_KEYWORDS else None
         if tok.kind == "special":
             if text in _OPENERS:
                 self.current().append(tok)
-                self.stack.append(_Ctx("bracket", text))
+                self.push(_Ctx("bracket", text))
             elif text in _CLOSERS:
                 self.close_bracket(tok)
             elif text == ",":
                 found = self.pop_to(frozenset({"bracket"}))
                 if found >= 0:
-                    del self.stack[found + 1 :]
+                    self.truncate(found + 1)
                 self.current().append(tok)
             elif text == ";":
                 while self.stack[-1].kind in {"if", "case"}:
-                    self.stack.pop()
+                    self.truncate(len(self.stack) - 1)
                 if self.stack[-1].kind == "block":
                     self.new_item(len(self.stack) - 1)
                 else:
@@ -640,12 +652,12 @@ class _LayoutBuilder:
         for index in range(len(self.stack) - 1, 0, -1):
             ctx = self.stack[index]
             if ctx.kind == "bracket" and ctx.text == opener:
-                del self.stack[index:]
+                self.truncate(index)
                 self.current().append(tok)
                 return
             if ctx.explicit:
                 if tok.text == "}":
-                    del self.stack[index:]  # the explicit block's brace is not an item token
+                    self.truncate(index)  # the explicit block's brace is not an item token
                     return
                 break
         self.current().append(tok)
