@@ -50,10 +50,11 @@ class AsyncClient:
         self.address = address
         self._channel: AsyncChannel | None = None
         self._embedded: EmbeddedServer | None = None
+        self._read_transport: asyncio.BaseTransport | None = None
         self.ghc_version = ""
 
     async def start(self, *, client_name: str = "core.client.aio") -> None:
-        reader, writer, self._embedded = await open_async(self.address)
+        reader, writer, self._embedded, self._read_transport = await open_async(self.address)
         self._channel = AsyncChannel(reader, writer)
         welcome = await self._channel.start(client_name=client_name, token=self.address.token)
         plans.raise_for_error(welcome)
@@ -85,6 +86,9 @@ class AsyncClient:
         if self._channel is not None:
             await self._channel.close()
             self._channel = None
+        if self._read_transport is not None:
+            self._read_transport.close()
+            self._read_transport = None
         if self._embedded is not None:
             embedded, self._embedded = self._embedded, None
             await asyncio.get_running_loop().run_in_executor(None, embedded.close)

@@ -163,21 +163,23 @@ def open_sync(address: Address) -> tuple[RawIO, EmbeddedServer | None]:
 
 async def open_async(
     address: Address,
-) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, EmbeddedServer | None]:
-    """asyncio streams to the server at ``address`` (starting it if embedded)."""
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, EmbeddedServer | None,
+           asyncio.BaseTransport | None]:
+    """asyncio streams to the server at ``address`` (starting it if embedded), and the read
+    transport that must be closed with them when the streams are pipes."""
     loop = asyncio.get_running_loop()
     if address.kind == "embedded":
         server = EmbeddedServer()
         assert server.proc.stdout is not None and server.proc.stdin is not None
         reader = asyncio.StreamReader(limit=1 << 20)
-        await loop.connect_read_pipe(
+        read_transport, _ = await loop.connect_read_pipe(
             lambda: asyncio.StreamReaderProtocol(reader), server.proc.stdout
         )
         transport, protocol = await loop.connect_write_pipe(
             asyncio.streams.FlowControlMixin, server.proc.stdin
         )
         writer = asyncio.StreamWriter(transport, protocol, reader, loop)
-        return reader, writer, server
+        return reader, writer, server, read_transport
     try:
         if address.kind == "unix":
             reader, writer = await asyncio.open_unix_connection(address.path)
@@ -185,4 +187,4 @@ async def open_async(
             reader, writer = await asyncio.open_connection(address.host, address.port)
     except OSError as exc:
         raise ConnectionLostError(f"cannot reach the server at {address}: {exc}") from exc
-    return reader, writer, None
+    return reader, writer, None, None

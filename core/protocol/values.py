@@ -176,8 +176,9 @@ class HsType:
     ``con`` is the constructor as written (``"Maybe"``, ``"M.Map"``, ``"GHC.Word.Word8"``) or
     one of the built-in spellings: ``"[]"`` (list), ``"()"``, ``"(,)"``, ``"(,,)"``, ... (tuples),
     ``"->"`` (function), ``"=>"`` (a context: args are the constraint and the type),
-    ``"forall"`` (args: the body). A type variable is a ``con`` that starts with a lower-case
-    letter or ``_``; a type-level literal keeps its spelling (``"3"``, ``'"sym"'``).
+    ``"forall"`` (args: the body; the bound variables are not kept). A type variable is a
+    ``con`` that starts with a lower-case letter or ``_``; a type-level literal keeps its
+    spelling (``"3"``, ``'"sym"'``).
     """
 
     con: str
@@ -195,6 +196,7 @@ class HsType:
 
     @property
     def is_variable(self) -> bool:
+        """True for a type variable (``a``, ``_t``)."""
         return self.con != "forall" and (self.con[:1].islower() or self.con[:1] == "_")
 
     @property
@@ -620,7 +622,10 @@ class DecodedValue:
     ``type_rep`` is GHC's ``show (typeOf x)``; ``value`` the Python value (``None`` when the
     type is not in the table, see API.md §1.5); ``show`` GHC's ``show`` text (``None`` without
     a ``Show`` instance); ``has_show`` whether ``show`` is available. For table types
-    ``show`` is rebuilt from the value on first access, exactly as GHC prints it.
+    ``show`` is rebuilt on first access, exactly as GHC prints it (until then the payload is
+    kept, since a Set's or Map's order is GHC's, not Python's).
+
+    Equality compares all four; the hash fails when ``value`` is unhashable (a list).
     """
 
     type_rep: str
@@ -781,10 +786,6 @@ def decode_value(payload: bytes) -> DecodedValue:
         raise ValueError(f"malformed value payload: {exc}") from None
 
 
-# Fixed-size types: struct code, and a converter from the unpacked number (None: as is).
-_FIXED: Final[dict[str, tuple[str, Callable[[Any], object] | None]]] = {}
-
-
 def _to_char(n: int) -> str:
     if not 0 <= n <= 0x10FFFF:
         raise ValueError(f"payload has an invalid Char code point {n}")
@@ -802,13 +803,14 @@ def _to_unit(n: int) -> None:
         raise ValueError(f"payload has an invalid () byte {n}")
 
 
-_FIXED.update({
+# Fixed-size types: struct code, and a converter from the unpacked number (None: as is).
+_FIXED: Final[dict[str, tuple[str, Callable[[Any], object] | None]]] = {
     "Int": ("q", None), "Int64": ("q", None), "Word": ("Q", None), "Word64": ("Q", None),
     "Int8": ("b", None), "Int16": ("h", None), "Int32": ("i", None),
     "Word8": ("B", None), "Word16": ("H", None), "Word32": ("I", None),
     "Double": ("d", None), "Float": ("f", None),
     "Char": ("q", _to_char), "Bool": ("B", _to_bool), "()": ("B", _to_unit),
-})
+}
 
 
 def _fixed_fields(t: HsType) -> list[tuple[str, Callable[[Any], object] | None]] | None:
@@ -866,8 +868,9 @@ def _assembler(t: HsType) -> Callable[[Sequence[Any]], object]:
     return lambda fs: tuple(sub(fs[lo:hi]) for lo, hi, sub in plan)
 
 
-_ARRAY_CODES: Final = {code: code for code in "bBhHiIqQfd" if array(code).itemsize ==
-                       struct.calcsize("<" + code)}
+# array.array reads a packed run at C speed when its item size is the standard one.
+_ARRAY_CODES: Final = frozenset(
+    code for code in "bBhHiIqQfd" if array(code).itemsize == struct.calcsize("<" + code))
 
 
 def _fixed_sequence(raw: memoryview, t: HsType, order: str) -> list[Any]:
@@ -880,7 +883,7 @@ def _fixed_sequence(raw: memoryview, t: HsType, order: str) -> list[Any]:
         raise ValueError(f"payload list of {t.render()} has {len(raw)} bytes, "
                          f"not a multiple of {size}")
     if len(fields) == 1 and fields[0][0] in _ARRAY_CODES:
-        arr = array(_ARRAY_CODES[fields[0][0]])
+        arr = array(fields[0][0])
         arr.frombytes(raw)
         if (order == "<") != (sys.byteorder == "little"):
             arr.byteswap()

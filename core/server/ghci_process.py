@@ -399,6 +399,9 @@ class GhciProcess:
         Raises:
             GhciDiedError: GHCi exited or closed its stdout before the prompt came back.
         """
+        if self._killed:
+            # Its pipes and stdin file are closed (their fd numbers may be reused already).
+            raise GhciDiedError("GHCi was killed", returncode=self.returncode, stderr_tail="")
         if self._needs_resync:
             await self._resync()
         await self._prepare_stdin(stdin)
@@ -421,8 +424,14 @@ class GhciProcess:
             if pipe is not None:
                 with contextlib.suppress(OSError):
                     pipe.close()
-        with contextlib.suppress(OSError):
-            os.close(self._stdin_fd)
+        # Idempotent: ``kill`` can run twice for one death (the grace-period killer and the
+        # session's recovery), and the second ``os.close`` of this bare fd number would close
+        # whatever reused it meanwhile — the restarted GHCi's stdin file (EBADF on its first
+        # command, seen as an ``internal`` error after a timeout kill) or a client socket.
+        stdin_fd, self._stdin_fd = self._stdin_fd, -1
+        if stdin_fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(stdin_fd)
 
     async def _wait_exit(self, timeout: float) -> None:
         deadline = asyncio.get_running_loop().time() + timeout

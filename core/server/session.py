@@ -645,7 +645,10 @@ class Session:
         output, _ = await self._command(f":complete repl 1-{limit} {literal}")
         if output.stderr.strip():
             raise GhcUsageError(output.stderr.strip())
-        _, _, unused, candidates = parse_complete(output.stdout)
+        try:
+            _, _, unused, candidates = parse_complete(output.stdout)
+        except ValueError as exc:
+            raise GhcUsageError(f"unexpected completion output from GHCi: {exc}") from exc
         return [unused + c for c in candidates]
 
     async def complete(self, req: m.Complete) -> m.Completions:

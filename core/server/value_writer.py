@@ -32,6 +32,14 @@ How the statement stays invisible and robust (DESIGN.md, "Server"):
   wrong (a user type called ``Map``, a synonym), the value is sent as ``show`` text instead,
   or, when the guess involved ``Text`` (whose ``Show`` instance is an orphan that is often
   not visible), as an opaque value.
+
+One visible trace remains: the first such statement makes GHC load interfaces (bytestring's
+Builder modules, ``Data.Typeable``'s) that the session might not have loaded yet, and GHCi's
+``:info`` lists instances in interface-load order, so some instance lists printed later can
+come out in another order (or, for names the user brings into scope later, with more
+instances) than in a session that never transferred a value. A server that wants ``:info``
+output independent of value transfers runs ``warmup_statement`` once when it starts a
+session: it loads every interface that any writer statement uses.
 """
 
 from __future__ import annotations
@@ -41,7 +49,7 @@ from typing import Final, Literal
 
 from core.protocol.values import HsType, haskell_type_name, parse_type
 
-__all__ = ["HsType", "candidate_types", "parse_type", "writer_statement"]
+__all__ = ["HsType", "candidate_types", "parse_type", "warmup_statement", "writer_statement"]
 
 _B: Final = "Data.ByteString.Builder."
 _P: Final = "Data.ByteString.Builder.Prim."
@@ -333,8 +341,13 @@ def writer_statement(expr: str, type_text: str, out_path: str, *, opaque: bool =
                 target = haskell_type_name(cand)
                 body = (f"(Data.Maybe.maybe {body} (\\{v} -> {encoded}) "
                         f"(Data.Typeable.cast {x} :: GHC.Maybe.Maybe ({target})))")
+    # Not ``hPutBuilder``: it runs the builder -- and so forces the value -- inside the
+    # handle's lock, where asynchronous exceptions are masked, so a time limit or interrupt
+    # could not stop ``length [1..]`` and GHCi had to be killed. A lazy ByteString's chunks
+    # are forced by ``hPut``'s traversal outside the lock, still streamed chunk by chunk.
     write = (f"System.IO.withBinaryFile {_char_list(out_path)} System.IO.WriteMode "
-             f"(\\{h} -> {_B}hPutBuilder {h} {_join(magic, body)})")
+             f"(\\{h} -> Data.ByteString.Lazy.hPut {h} "
+             f"({_B}toLazyByteString {_join(magic, body)}))")
     if form == "cmd":
         # :cmd runs an IO String and then the lines of that string as commands: none here.
         write = f"({write} GHC.Base.>> GHC.Base.return GHC.Base.mempty)"
@@ -343,3 +356,32 @@ def writer_statement(expr: str, type_text: str, out_path: str, *, opaque: bool =
         annotation = " ".join(type_text.split())
         return f":cmd {action} (\n{_embed(expr)}\n  :: {annotation})"
     return f"_ <- {action} (\n{_embed(expr)}\n  )"
+
+
+# A value whose type reaches every encoder above, so that its writer statement references
+# every function (hence loads every interface) that any writer statement can use.
+_WARMUP_EXPR: Final = (
+    "((Data.Text.empty, Data.Text.Lazy.empty, Data.ByteString.empty, Data.ByteString.Lazy.empty),"
+    " (GHC.Base.pure GHC.Types.True, Data.Either.Left (), GHC.Real.toRational (GHC.Base.ord 'a'),"
+    " GHC.Real.fromIntegral (GHC.Base.ord 'a'), GHC.Base.pure (GHC.Maybe.Just 'a')),"
+    " (Data.Map.Internal.empty, Data.IntMap.Internal.empty, Data.Set.Internal.empty,"
+    " Data.IntSet.Internal.empty, Data.Map.Internal.empty))"
+)
+_WARMUP_TYPE: Final = (
+    "((Data.Text.Internal.Text, Data.Text.Internal.Lazy.Text,"
+    " Data.ByteString.Internal.ByteString, Data.ByteString.Lazy.Internal.ByteString),"
+    " ([GHC.Types.Bool], Data.Either.Either () (), GHC.Real.Ratio GHC.Num.Integer.Integer,"
+    " Numeric.Natural.Natural, [GHC.Maybe.Maybe GHC.Types.Char]),"
+    " (Data.Map.Internal.Map GHC.Types.Int GHC.Types.Int,"
+    " Data.IntMap.Internal.IntMap [GHC.Types.Char],"
+    " Data.Set.Internal.Set [GHC.Types.Int], Data.IntSet.Internal.IntSet,"
+    " Data.Map.Internal.Map [GHC.Types.Char] (GHC.Types.Double, GHC.Types.Float)))"
+)
+
+
+def warmup_statement(out_path: str, *, form: Literal["bind", "cmd"] = "bind") -> str:
+    """A writer statement that loads every interface writer statements use (see the module
+    docstring): run once per session, before user code, it makes later value transfers leave
+    ``:info`` output exactly as it would have been. Its payload can be discarded."""
+    expr = f"({_WARMUP_EXPR} :: {_WARMUP_TYPE})"
+    return writer_statement(expr, _WARMUP_TYPE, out_path, form=form)

@@ -1,0 +1,167 @@
+"""The server over a Unix socket and TCP, the asyncio client, and the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core.client import RequestError, aconnect, connect
+
+pytestmark = pytest.mark.ghc
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start_server(*args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "core.server", *args],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def wait_for(predicate: object, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for the server")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> bytes:
+    """Stop the server; returns what it wrote to stderr."""
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if proc.stderr is None:
+        return b""
+    with proc.stderr:
+        return proc.stderr.read()
+
+
+@pytest.fixture
+def unix_server(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "shim.sock"
+    proc = start_server("--listen", f"unix:{path}", "--pool", "1")
+    try:
+        wait_for(path.exists)
+        yield path
+    finally:
+        stop(proc)
+
+
+def test_unix_socket_server(unix_server: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert stat.S_IMODE(os.stat(unix_server).st_mode) == 0o600
+    monkeypatch.setenv("GHC_SHIM_SERVER", f"unix:{unix_server}")
+    with connect() as client, client.open_session() as session:
+        assert client.address.kind == "unix"
+        chunks: list[str] = []
+        session.exec_stmt("putStrLn \"over unix\"", on_output=lambda s, t: chunks.append(t))
+        assert "".join(chunks) == "over unix\n"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_tcp_needs_a_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    port = free_port()
+    refused = subprocess.run(
+        [sys.executable, "-m", "core.server", "--listen", f"tcp:127.0.0.1:{port}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )
+    assert refused.returncode != 0 and "token" in refused.stderr
+    token_file = tmp_path / "token"
+    token_file.write_text("s3cret-token\n")
+    proc = start_server("--listen", f"tcp:127.0.0.1:{port}", "--token-file", str(token_file))
+    try:
+        def listening() -> bool:
+            with socket.socket() as sock:
+                return sock.connect_ex(("127.0.0.1", port)) == 0
+
+        wait_for(listening)
+        monkeypatch.setenv("GHC_SHIM_TOKEN", "wrong")
+        with pytest.raises(RequestError, match="token"):
+            connect(f"tcp://127.0.0.1:{port}")
+        monkeypatch.setenv("GHC_SHIM_TOKEN", "s3cret-token")
+        with connect(f"tcp://127.0.0.1:{port}") as client, client.open_session() as session:
+            assert session.eval("6 * 7 :: Int").value == 42
+    finally:
+        log = stop(proc)
+    assert b"s3cret-token" not in log
+
+
+def test_asyncio_client_runs_sessions_concurrently() -> None:
+    async def main() -> list[object]:
+        client = await aconnect("embedded")
+        try:
+            sessions = [await client.open_session() for _ in range(3)]
+
+            async def work(i: int) -> object:
+                await sessions[i].exec_stmt(f"let v = {i} :: Int")
+                return (await sessions[i].eval("v * 100")).value
+
+            results = await asyncio.gather(*(work(i) for i in range(3)))
+            for session in sessions:
+                await session.close()
+            return list(results)
+        finally:
+            await client.close()
+
+    assert asyncio.run(main()) == [0, 100, 200]
+
+
+def test_cli_eval() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "compat.cli", "eval", "sum [1..100]"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "GHC_SHIM_SERVER": ""},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "5050 :: Integer\n"
+    bad = subprocess.run(
+        [sys.executable, "-m", "compat.cli", "eval", "True && 'x'"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "GHC_SHIM_SERVER": ""},
+    )
+    assert bad.returncode == 1 and "Couldn't match" in bad.stderr
+
+
+def test_cli_repl_maps_commands_to_operations() -> None:
+    script = "\n".join([
+        "import Data.List (sort)",
+        "sort [3, 1, 2]",
+        ":t map",
+        ":k Maybe",
+        "double x = x * 2",
+        "double 21",
+        ":! echo owned",
+        ":q",
+    ]) + "\n"
+    result = subprocess.run(
+        [sys.executable, "-m", "compat.cli", "repl"], input=script,
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "GHC_SHIM_SERVER": ""},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "[1,2,3]", "map :: (a -> b) -> [a] -> [b]", "Maybe :: * -> *", "42",
+    ]
+    assert "owned" not in result.stdout and "unknown command" in result.stderr
