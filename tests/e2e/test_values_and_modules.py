@@ -35,7 +35,8 @@ pytestmark = pytest.mark.ghc
         ("Nothing :: Maybe Int", Nothing, "Maybe Int"),
         ("[Left 1, Right 'a'] :: [Either Int Char]", [Left(1), Right("a")],
          "[Either Int Char]"),
-        ("Data.Map.fromList [(\"a\", [Just (1, 2.5)])] :: Data.Map.Map String [Maybe (Int, Double)]",
+        ('Data.Map.fromList [("a", [Just (1, 2.5)])] :: '
+         "Data.Map.Map String [Maybe (Int, Double)]",
          {"a": [Just((1, 2.5))]}, "Map [Char] [Maybe (Int,Double)]"),
         ("Data.Set.fromList \"hello\"", frozenset("helo"), "Set Char"),
         ("3 / 4 :: Rational", Fraction(3, 4), "Ratio Integer"),

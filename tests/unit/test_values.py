@@ -35,7 +35,7 @@ from core.protocol.values import (
     python_to_haskell,
     show_value,
 )
-from core.server.value_writer import candidate_types, writer_statement
+from core.server.value_writer import candidate_types, warmup_statement, writer_statement
 
 # ----------------------------------------------------------------------------- an encoder
 
@@ -787,3 +787,17 @@ def test_writer_statement_errors() -> None:
 def test_writer_keeps_tabs_and_blank_lines() -> None:
     stmt = writer_statement("do\n\tlet y = 1\n\n\ty", "Int", "/o")
     assert stmt.endswith("(\n        do\n        \tlet y = 1\n\n        \ty\n  )")
+
+
+def test_warmup_statement() -> None:
+    stmt = warmup_statement("/w")
+    head, _, _ = stmt.partition("(\n")
+    assert_literal_free(head)
+    for helper in ("Data.Text.Encoding.encodeUtf8", "Data.Text.Lazy.Encoding.encodeUtf8",
+                   "Data.ByteString.Lazy.length", "Data.Map.Internal.foldMapWithKey",
+                   "Data.IntMap.Internal.foldMapWithKey", "Data.Bool.bool", "Data.Either.either",
+                   "GHC.Real.numerator", "GHC.Real.toInteger", "Data.Foldable.foldMap",
+                   "GHC.Base.flip GHC.Base.seq", "floatHost", "doubleHost",
+                   "Data.IntSet.Internal.toAscList", "Data.Set.Internal.size"):
+        assert helper in stmt, helper
+    assert warmup_statement("/w", form="cmd").startswith(":cmd ")
