@@ -72,7 +72,7 @@ import struct
 import sys
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Final, Generic, TypeVar
 
@@ -607,7 +607,7 @@ class _LazyShow:
         self._ctype = ctype
         self._order = order
 
-    def render(self) -> str:
+    def __call__(self) -> str:
         # A second, order-preserving decode: Set and Map keep GHC's (ascending) order, which
         # frozenset and hashed keys would lose.
         ordered = _decode_body(self._payload, self._start, self._ctype, self._order,
@@ -615,7 +615,7 @@ class _LazyShow:
         return show_value(ordered, self._ctype)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, init=False)
 class DecodedValue:
     """One value that came out of a GHCi session.
 
@@ -625,19 +625,28 @@ class DecodedValue:
     ``show`` is rebuilt on first access, exactly as GHC prints it (until then the payload is
     kept, since a Set's or Map's order is GHC's, not Python's).
 
+    ``DecodedValue(type_rep, value, show, has_show)``: ``show`` may also be a function that
+    computes the text on first access; ``has_show`` defaults to ``show is not None``.
     Equality compares all four; the hash fails when ``value`` is unhashable (a list).
     """
 
     type_rep: str
     value: object
     has_show: bool
-    _show: str | _LazyShow | None = field(default=None, repr=False)
+    _show: str | Callable[[], str] | None
+
+    def __init__(self, type_rep: str, value: object, show: str | Callable[[], str] | None,
+                 has_show: bool | None = None) -> None:
+        object.__setattr__(self, "type_rep", type_rep)
+        object.__setattr__(self, "value", value)
+        object.__setattr__(self, "has_show", show is not None if has_show is None else has_show)
+        object.__setattr__(self, "_show", show)
 
     @property
     def show(self) -> str | None:
         s = self._show
-        if isinstance(s, _LazyShow):
-            s = s.render()
+        if callable(s):
+            s = s()
             # Frozen, but a cache of a pure function of the fields is not a visible change.
             object.__setattr__(self, "_show", s)
         return s
@@ -771,15 +780,15 @@ def decode_value(payload: bytes) -> DecodedValue:
         if header.kind == "O":
             if len(data) > start:
                 raise ValueError("opaque value payload has a body")
-            return DecodedValue(header.type_rep, None, False, None)
+            return DecodedValue(header.type_rep, None, None, False)
         if header.kind == "S":
-            return DecodedValue(header.type_rep, None, True, _utf8(data[start:], "show text"))
+            return DecodedValue(header.type_rep, None, _utf8(data[start:], "show text"), True)
         ctype = _from_typeable(header.tree)
         if ctype is None:
             raise ValueError(f"value payload of a type outside the table: {header.type_rep}")
         value = _decode_body(data, start, ctype, header.order, ordered=False)
-        return DecodedValue(header.type_rep, value, True,
-                            _LazyShow(data, start, ctype, header.order))
+        return DecodedValue(header.type_rep, value, _LazyShow(data, start, ctype, header.order),
+                            True)
     except RecursionError:
         raise ValueError("value payload is nested too deeply") from None
     except (struct.error, OverflowError, MemoryError) as exc:

@@ -158,6 +158,7 @@ class Session:
         stdin: str | None = None,
         on_stdout: Callable[[str], None] | None = None,
         on_stderr: Callable[[str], None] | None = None,
+        declarations: bool = False,
     ) -> tuple[CommandOutput, Literal["interrupt", "timeout"] | None]:
         """Run one command under the time limit; recover from a dead GHCi.
 
@@ -167,6 +168,11 @@ class Session:
         self.last_used = time.monotonic()
         limit = timeout if timeout is not None else self.limits.timeout
         self._interrupt_reason = None
+        if not declarations and not text.lstrip().startswith((":", "import ")):
+            try:
+                await self.ghci.prepare_statements()
+            except GhciDiedError as exc:
+                await self._recover(f"the interpreter died ({_describe_exit(exc.returncode)})")
         task = asyncio.ensure_future(
             self.ghci.run(
                 text,
@@ -384,7 +390,8 @@ class Session:
                 ),
             )
         output, _ = await self._command(
-            req.decls, timeout=req.timeout, line=req.line, source_file=req.source_file
+            req.decls, timeout=req.timeout, line=req.line, source_file=req.source_file,
+            declarations=True,
         )
         diagnostics = parse_diagnostics(output.stderr)
         if any(d.severity == "error" for d in diagnostics):

@@ -60,10 +60,9 @@ _MAX_CANDIDATES: Final = 8
 
 # Written names that mean a table type whatever the qualifier (an alias like M.Map, or
 # none): a wrong guess only costs a failed cast at run time.
-_PLAIN: Final = frozenset([
+_SCALARS: Final = frozenset([
     "Int", "Word", "Int8", "Int16", "Int32", "Int64", "Word8", "Word16", "Word32", "Word64",
-    "Integer", "Natural", "Double", "Float", "Bool", "Char", "Maybe", "Either", "Ratio",
-    "Map", "IntMap", "Set", "IntSet",
+    "Integer", "Natural", "Double", "Float", "Bool", "Char", "IntSet",
 ])
 _ARITY: Final = {"Maybe": 1, "Ratio": 1, "Set": 1, "IntMap": 1, "Either": 2, "Map": 2}
 _STRICT_HOMES: Final = {
@@ -106,7 +105,7 @@ def _node_candidates(t: HsType) -> list[HsType] | None:
         if qual in _STRICT_HOMES[name]:
             return [HsType(name)]
         return [HsType(name), HsType("Lazy" + name)]
-    if name in _PLAIN and name not in _ARITY:
+    if name in _SCALARS:
         return [HsType(name)]
     return None
 
@@ -269,8 +268,9 @@ def _char_list(text: str) -> str:
 
 
 def _embed(expr: str) -> str:
-    lines = expr.splitlines() or [""]
-    return "\n".join(_INDENT + line if line.strip() else line for line in lines)
+    # Split on "\n" only: str.splitlines would also split at U+2028 and friends, which may
+    # sit inside the user's string literals.
+    return "\n".join(_INDENT + line if line.strip() else line for line in expr.split("\n"))
 
 
 def _info(x: str) -> str:

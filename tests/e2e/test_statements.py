@@ -211,3 +211,41 @@ def test_run_decls_shadowing(session: Session) -> None:
     out = Recorder()
     session.exec_stmt("v", on_output=out)
     assert out.text("stdout") == "2\n"
+
+
+def raw_ghci(script: str) -> str:
+    import subprocess
+
+    return subprocess.run(
+        ["ghc", "--interactive", "-ignore-dot-ghci", "-v0"], input=script,
+        capture_output=True, text=True, timeout=120,
+    ).stdout
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        [],
+        [("stmt", "1 + 1")],
+        [("decls", "data T = T deriving Eq")],
+        [("decls", "data T = T deriving Eq"), ("stmt", "print 1")],
+        [("stmt", "let x = 5"), ("stmt", "x")],
+    ],
+)
+def test_helper_code_is_invisible_in_info(session: Session, steps: list[tuple[str, str]]
+                                          ) -> None:
+    # The server's own statements (set-up, stdin reset) must not change what :info prints,
+    # not even the order of instances (it depends on which interfaces GHC loaded when).
+    script = "".join(f"{text}\n" for _, text in steps) + ":info Eq\n:info Show\n"
+    expected = raw_ghci(script)
+    printed: list[str] = []
+    for kind, text in steps:
+        if kind == "stmt":
+            session.exec_stmt(text, on_output=lambda s, t: printed.append(t))
+        else:
+            session.run_decls(text)
+    for name in ("Eq", "Show"):
+        info = session.info(name)
+        assert info is not None
+        printed.append(info[0])
+    assert "".join(printed) == expected
