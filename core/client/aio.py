@@ -73,6 +73,7 @@ class AsyncClient:
         options = m.SessionOptions(
             flags=list(flags), libdir=libdir, timeout=timeout, heap_mb=heap_mb,
             output_limit=output_limit,
+            cwd=os.getcwd() if self.address.local else None,
         )
         assert self._channel is not None
         reply = await self._channel.request(

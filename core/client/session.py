@@ -90,7 +90,7 @@ class Client:
         """
         options = m.SessionOptions(
             flags=list(flags), libdir=libdir, timeout=timeout, heap_mb=heap_mb,
-            output_limit=output_limit,
+            output_limit=output_limit, cwd=os.getcwd() if self.address.local else None,
         )
         reply = self._channel.request(lambda rid: m.OpenSession(id=rid, options=options), None)
         plans.raise_for_error(reply)

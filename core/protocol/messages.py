@@ -123,6 +123,9 @@ class SessionOptions(_Wire):
     timeout: Seconds | None = None
     heap_mb: Annotated[int, Field(ge=16)] | None = None
     output_limit: Annotated[int, Field(ge=1024)] | None = None
+    # Where GHCi and the user's code run; a local client sends its own working directory so
+    # that relative paths mean what they meant with in-process GHC.
+    cwd: str | None = None
 
 
 class ImportSpec(_Wire):

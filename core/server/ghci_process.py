@@ -85,7 +85,8 @@ class GhciConfig:
     libdir: str | None = None
     heap_mb: int | None = 2048
     cpu_seconds: int | None = None
-    workdir: str | None = None
+    workdir: str | None = None  # the server's own files for this GHCi (stdin, values)
+    cwd: str | None = None  # where GHCi and the user's code run (None: the server's)
     start_timeout: float = 60.0
 
 
@@ -260,7 +261,9 @@ class GhciProcess:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 env=env,
-                cwd=str(workdir),
+                # Relative paths in `:load`, module search and the user's own file access
+                # resolve here, as they would in the caller's process with in-process GHC.
+                cwd=config.cwd or os.getcwd(),
                 pass_fds=(stdin_fd,),
                 start_new_session=True,  # its own process group, for SIGINT and cleanup
                 preexec_fn=_die_with_parent,

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -128,13 +129,14 @@ class Server:
         )
 
     def _ghci_config(self, flags: tuple[str, ...], libdir: str | None = None,
-                     heap_mb: int | None = None) -> GhciConfig:
+                     heap_mb: int | None = None, cwd: str | None = None) -> GhciConfig:
         return GhciConfig(
             ghc=self.ghc or (self.config.ghc or "ghc"),
             flags=self.config.flags + flags,
             libdir=libdir,
             heap_mb=heap_mb if heap_mb is not None else self.config.heap_mb,
             cpu_seconds=self.config.cpu_seconds,
+            cwd=cwd,
         )
 
     def _refill_pool(self) -> None:
@@ -400,9 +402,17 @@ class Server:
         for flag in options.flags:
             if not flag.startswith("-") or any(c.isspace() for c in flag):
                 raise GhcUsageError(f"not a GHC flag: {flag!r}")
-        config = self._ghci_config(tuple(options.flags), options.libdir, options.heap_mb)
-        warm = not options.flags and options.libdir is None and (
-            options.heap_mb is None or options.heap_mb == self.config.heap_mb
+        if options.cwd is not None and not os.path.isdir(options.cwd):
+            raise GhcUsageError(f"working directory {options.cwd!r} does not exist here")
+        config = self._ghci_config(
+            tuple(options.flags), options.libdir, options.heap_mb, options.cwd
+        )
+        # A pooled GHCi runs with the server's defaults; any other option needs a fresh one.
+        warm = (
+            not options.flags
+            and options.libdir is None
+            and options.heap_mb in (None, self.config.heap_mb)
+            and options.cwd in (None, os.getcwd())
         )
         ghci: GhciProcess | None = None
         while warm and self._pool and ghci is None:

@@ -241,6 +241,7 @@ class Session:
             heap_mb=self.config.heap_mb,
             cpu_seconds=self.config.cpu_seconds,
             workdir=None,
+            cwd=self.config.cwd,
             start_timeout=self.config.start_timeout,
         )
         self.ghci = await GhciProcess.start(config)

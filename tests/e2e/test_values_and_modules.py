@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from core.client import (
+    Client,
     CompileError,
     EvaluationError,
     Import,
@@ -236,3 +237,23 @@ def test_complete(session: Session) -> None:
     assert "M.insertWith" in session.complete("M.insertW")
     session.exec_stmt("let myLongName = 1")
     assert session.complete("myLong") == ["myLongName"]
+
+
+def test_load_up_to_a_module(shim_client: Client, project: Path,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    (project / "Top.hs").write_text("module Top where\nimport Foo\ntop :: Int\ntop = f 1\n")
+    monkeypatch.chdir(project)  # module names are found where the caller runs, as in GHC
+    session = shim_client.open_session()
+    session.set_targets([Target("file", "Top.hs"), Target("file", "Bad.hs")])
+    outcome = session.load("up_to", "Foo")
+    assert outcome.success and [m.name for m in outcome.modules] == ["Foo"]
+    assert len(session.get_targets()) == 2  # the targets themselves are kept
+    chunks: list[str] = []
+    session.exec_stmt('writeFile "out.txt" "x" >> readFile "out.txt" >>= putStrLn',
+                      on_output=lambda s, t: chunks.append(t))
+    assert "".join(chunks) == "x\n" and (project / "out.txt").read_text() == "x"
+    session.close()
+
+
+def test_complete_module_names(session: Session) -> None:
+    assert "import Data.Maybe" in session.complete("import Data.Ma")
