@@ -41,7 +41,7 @@ from core.protocol.errors import (
 )
 from core.protocol.framing import DEFAULT_MAX_FRAME
 from core.server.ghci_process import GhciConfig, GhciProcess, GhciStartError, find_ghc
-from core.server.session import Emit, Session, SessionLimits
+from core.server.session import _FORBIDDEN_FLAGS, Emit, Session, SessionLimits
 
 __all__ = ["Server", "ServerConfig"]
 
@@ -402,6 +402,14 @@ class Server:
         for flag in options.flags:
             if not flag.startswith("-") or any(c.isspace() for c in flag):
                 raise GhcUsageError(f"not a GHC flag: {flag!r}")
+            # The same rule as set_flags (SECURITY.md): on GHCi's command line, flags such as
+            # -fno-external-interpreter (no interpreter rlimits, no crash isolation),
+            # -ghci-script or -pgmi would take the session from the server; they were accepted.
+            if _FORBIDDEN_FLAGS.match(flag):
+                raise GhcUsageError(
+                    f"flag {flag} is not allowed in a shim session: the server needs control "
+                    "of GHCi's interpreter, prompt and output"
+                )
         if options.cwd is not None and not os.path.isdir(options.cwd):
             raise GhcUsageError(f"working directory {options.cwd!r} does not exist here")
         config = self._ghci_config(

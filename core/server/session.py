@@ -449,7 +449,12 @@ class Session:
             path.unlink()
         opaque = False
         while True:
-            statement = writer_statement(expr, type_text, str(path), opaque=opaque)
+            # Under RebindableSyntax `_ <- e` means the user's own >>=; a :cmd command binds
+            # nothing and is not rebound.
+            form: Literal["bind", "cmd"] = (
+                "cmd" if self.state.extensions.get("RebindableSyntax") else "bind"
+            )
+            statement = writer_statement(expr, type_text, str(path), opaque=opaque, form=form)
             output, reason = await self._command(
                 statement,
                 timeout=timeout,

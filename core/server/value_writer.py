@@ -354,7 +354,8 @@ def writer_statement(expr: str, type_text: str, out_path: str, *, opaque: bool =
     action = f"(\\{x} -> (\\{info} -> {write}) {_info(x)})"
     if form == "cmd":
         annotation = " ".join(type_text.split())
-        return f":cmd {action} (\n{_embed(expr)}\n  :: {annotation})"
+        # Parenthesised first: the expression may carry its own annotation already.
+        return f":cmd {action} ((\n{_embed(expr)}\n  ) :: {annotation})"
     return f"_ <- {action} (\n{_embed(expr)}\n  )"
 
 

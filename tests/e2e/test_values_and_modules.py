@@ -257,3 +257,13 @@ def test_load_up_to_a_module(shim_client: Client, project: Path,
 
 def test_complete_module_names(session: Session) -> None:
     assert "import Data.Maybe" in session.complete("import Data.Ma")
+
+
+@pytest.mark.parametrize("flags", [["-XNoImplicitPrelude"], ["-XRebindableSyntax"],
+                                   ["-XOverloadedStrings"]])
+def test_eval_under_extensions_that_change_the_meaning_of_syntax(
+    session: Session, flags: list[str]
+) -> None:
+    session.set_flags(flags)
+    assert session.eval("[1, 2, 3] :: [Prelude.Int]" if "Rebindable" not in flags[0]
+                        else "[1, 2, 3] :: [Int]").value == [1, 2, 3]

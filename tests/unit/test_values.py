@@ -421,11 +421,13 @@ def test_decoded_types_and_shapes() -> None:
 def test_decoded_value_object() -> None:
     d = decode_value(payload(T("[Int]"), [1, 2]))
     assert repr(d) == "DecodedValue(type_rep='[Int]', value=[1, 2], has_show=True)"
-    assert d == DecodedValue("[Int]", [1, 2], True, "[1,2]")
-    assert d != DecodedValue("[Int]", [1, 2], True, "[1, 2]")
+    assert d == DecodedValue("[Int]", [1, 2], "[1,2]", True)
+    assert d == DecodedValue("[Int]", [1, 2], lambda: "[1,2]")
+    assert d != DecodedValue("[Int]", [1, 2], "[1, 2]", True)
+    assert DecodedValue("F", None, None).has_show is False
     assert d.show is d.show  # computed once
     e = decode_value(payload(T("(Int,Char)"), (1, "a")))
-    assert hash(e) == hash(DecodedValue("(Int,Char)", (1, "a"), True, "(1,'a')"))
+    assert hash(e) == hash(DecodedValue("(Int,Char)", (1, "a"), "(1,'a')", True))
     with pytest.raises(AttributeError):
         d.value = 3  # type: ignore[misc]
 
@@ -801,3 +803,8 @@ def test_warmup_statement() -> None:
                    "Data.IntSet.Internal.toAscList", "Data.Set.Internal.size"):
         assert helper in stmt, helper
     assert warmup_statement("/w", form="cmd").startswith(":cmd ")
+
+
+def test_writer_only_splits_lines_at_newlines() -> None:
+    stmt = writer_statement('"a\u2028b\x0cc"', "String", "/o")
+    assert stmt.endswith('(\n        "a\u2028b\x0cc"\n  )')
