@@ -143,13 +143,18 @@ _WRAPPER: Final = """#!/bin/bash
 
 # stdout of the interpreted code is line buffered instead of GHCi's NoBuffering, which
 # writes character by character (printing 10 MB took 17 s instead of 1 s here); GHCi still
-# flushes it after every statement. `_ <-` binds no names: `it` and the user's scope stay.
-_SETUP: Final = "_ <- System.IO.hSetBuffering System.IO.stdout System.IO.LineBuffering"
+# flushes it after every statement. The server's own actions run as `:cmd <IO String>`
+# returning no commands: that binds no names (`it` and the user's scope stay) and, unlike a
+# `_ <- e` statement, is not rebound by the user's RebindableSyntax.
+_SETUP: Final = (
+    ":cmd System.IO.hSetBuffering System.IO.stdout System.IO.LineBuffering GHC.Base.>> "
+    "GHC.Base.return GHC.Base.mempty"
+)
 
 
 _RESET_STDIN: Final = (
-    "_ <- System.IO.hSeek System.IO.stdin System.IO.AbsoluteSeek "
-    "(GHC.Real.toInteger (GHC.Base.ord '\\NUL'))"
+    ":cmd System.IO.hSeek System.IO.stdin System.IO.AbsoluteSeek "
+    "(GHC.Real.toInteger (GHC.Base.ord '\\NUL')) GHC.Base.>> GHC.Base.return GHC.Base.mempty"
 )
 
 

@@ -518,10 +518,17 @@ class Session:
         interpreter's stable-pointer table is where the value can outlive its binding
         (the same mechanism as GHC's RemoteRef). ``_ <-`` binds nothing.
         """
-        output, _ = await self._command(
-            f"_ <- Foreign.StablePtr.newStablePtr {name} GHC.Base.>>= "
+        action = (
+            f"Foreign.StablePtr.newStablePtr {name} GHC.Base.>>= "
             "(System.IO.print GHC.Base.. Foreign.StablePtr.castStablePtrToPtr)"
         )
+        # A statement, so that GHCi's extended defaulting fixes the type of a polymorphic
+        # value; under RebindableSyntax a `_ <-` statement would use the user's >>=.
+        if self.state.extensions.get("RebindableSyntax"):
+            action = f":cmd {action} GHC.Base.>> GHC.Base.return GHC.Base.mempty"
+        else:
+            action = f"_ <- {action}"
+        output, _ = await self._command(action)
         text = output.stdout.strip()
         if output.stderr.strip() or not text.startswith("0x"):
             return None  # e.g. a constrained polymorphic value: it cannot outlive load
@@ -548,9 +555,9 @@ class Session:
         if pointers:
             listed = ", ".join(str(p) for p in pointers)
             await self._command(
-                "_ <- Data.Foldable.mapM_ (Foreign.StablePtr.freeStablePtr GHC.Base.. "
+                ":cmd Data.Foldable.mapM_ (Foreign.StablePtr.freeStablePtr GHC.Base.. "
                 "Foreign.StablePtr.castPtrToStablePtr GHC.Base.. GHC.Ptr.plusPtr GHC.Ptr.nullPtr) "
-                f"([{listed}] :: [GHC.Types.Int])"
+                f"([{listed}] :: [GHC.Types.Int]) GHC.Base.>> GHC.Base.return GHC.Base.mempty"
             )
 
     async def free_refs(self, req: m.FreeRefs) -> m.Done:
