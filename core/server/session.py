@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
 import secrets
 import signal
@@ -116,6 +117,7 @@ class Session:
         self._ref_counter = 0
         self._value_path = Path(ghci.workdir) / "value.bin"
         self._killing: asyncio.Future[None] | None = None
+        self._search_dirs: set[str] = set()
 
     @property
     def busy(self) -> bool:
@@ -645,10 +647,12 @@ class Session:
         text, items = await self._info(req.name, False)
         if not items:
             raise self._compile_error(text, f"Not in scope: ‘{req.name}’")
-        names = []
-        for item in items:
-            occ = _thing_name(item.thing) or req.name
-            names.append(m.NameItem(name=occ, module=item.defined_in))
+        # Each :info block is one thing with this spelling (a type and a constructor can
+        # share it). The block's head is not the name itself for a class method or a data
+        # constructor (GHCi shows the class or the data type), so the name is the spelling
+        # asked for, without parentheses or module qualifier.
+        occ = _occurrence(req.name)
+        names = [m.NameItem(name=occ, module=item.defined_in) for item in items]
         return m.NamesResult(id=req.id, names=names)
 
     async def names_in_scope(self, req: m.NamesInScope) -> m.NamesResult:
@@ -812,6 +816,17 @@ class Session:
         if req.how == "up_to":
             if req.module is None or not _MODULE.match(req.module):
                 raise GhcUsageError("load up_to needs a module name")
+            # GHC finds the module among the targets' module graph; GHCi's `:load M` looks
+            # for it on the search path, so the targets' directories join it.
+            dirs = sorted({os.path.dirname(t.name) for t in self.state.targets
+                           if t.kind == "file" and os.path.dirname(t.name)
+                           and not any(c.isspace() for c in t.name)})
+            new_dirs = [d for d in dirs if d not in self._search_dirs]
+            if new_dirs:
+                command = ":set " + " ".join(f"-i{d}" for d in new_dirs)
+                await self._command(command)
+                self._search_dirs.update(new_dirs)
+                self.journal.record(JournalEntry("flags", command, "search path"))
             names = [req.module]
         else:
             names = [_target_text(t) for t in self.state.targets]
@@ -998,11 +1013,13 @@ def _is_qualified(name: str) -> bool:
     return bool(re.match(r"^[A-Z][\w']*\.", name)) and not name.startswith(".")
 
 
-def _thing_name(thing: str) -> str | None:
-    first = thing.strip().split("\n")[0]
-    first = re.sub(r"^(type family|data family|type|data|newtype|class|pattern)\s+", "", first)
-    match = re.match(r"^\(?([^\s()]+?)\)?\s*(::|$|\s)", first)
-    return match.group(1) if match else None
+def _occurrence(spelling: str) -> str:
+    """``map`` from ``map``, ``Data.List.map`` or ``(+)``; ``+`` from ``(+)`` and ``M.+``."""
+    text = spelling.strip()
+    if text.startswith("(") and text.endswith(")"):
+        text = text[1:-1].strip()
+    match = re.match(r"^(?:[A-Z][\w']*\.)+(.+)$", text)
+    return match.group(1) if match else text
 
 
 def _context_commands(imports: list[m.ImportSpec]) -> list[str]:

@@ -267,3 +267,16 @@ def test_eval_under_extensions_that_change_the_meaning_of_syntax(
     session.set_flags(flags)
     assert session.eval("[1, 2, 3] :: [Prelude.Int]" if "Rebindable" not in flags[0]
                         else "[1, 2, 3] :: [Int]").value == [1, 2, 3]
+
+
+def test_parse_name_of_methods_constructors_and_operators(session: Session) -> None:
+    assert [(n.name, n.module) for n in session.parse_name("fmap")] == [("fmap", "GHC.Base")]
+    assert [(n.name, n.module) for n in session.parse_name("Just")] == [("Just", "GHC.Maybe")]
+    assert [n.name for n in session.parse_name("(+)")] == ["+"]
+
+
+def test_load_up_to_finds_modules_among_the_targets(session: Session, project: Path) -> None:
+    (project / "Top.hs").write_text("module Top where\nimport Foo\ntop :: Int\ntop = f 1\n")
+    session.set_targets([Target("file", str(project / "Top.hs"))])
+    outcome = session.load("up_to", "Foo")
+    assert outcome.success and [m.name for m in outcome.modules] == ["Foo"]

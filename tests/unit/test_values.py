@@ -774,7 +774,7 @@ def test_writer_statement_variants() -> None:
     assert "cast" not in shown and "GHC.Show.show ghcShim'x" in shown
     cmd = writer_statement("x -- c\n  + 1", "Maybe  Int", "/o", form="cmd")
     assert cmd.startswith(":cmd ")
-    assert cmd.endswith("        x -- c\n          + 1\n  :: Maybe Int)")
+    assert cmd.endswith("((\n        x -- c\n          + 1\n  ) :: Maybe Int)")
     assert "GHC.Base.return GHC.Base.mempty" in cmd
     assert writer_statement("x", "not a type (", "/o").count("cast") == 0
 
