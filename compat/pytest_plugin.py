@@ -92,7 +92,9 @@ def pytest_configure(config: pytest.Config) -> None:
     aliases: list[str] = config.getoption("ghc_shim_alias")
     if aliases:
         _install_aliases(aliases)
-    if config.getoption("ghc_shim_server"):
+    # A pytest-xdist worker inherits the controller's GHC_SHIM_SERVER: one server per run.
+    is_worker = hasattr(config, "workerinput") and "GHC_SHIM_SERVER" in os.environ
+    if config.getoption("ghc_shim_server") and not is_worker:
         config.stash[_server_key] = _start_server()
 
 

@@ -112,7 +112,8 @@ class Session:
         self.created = time.monotonic()
         self.last_used = time.monotonic()
         self.closed = False
-        self._running: asyncio.Future[CommandOutput] | None = None
+        self._running: int | None = None  # serial of the command in flight
+        self._serial = 0
         self._interrupt_reason: Literal["interrupt", "timeout"] | None = None
         self._ref_counter = 0
         self._value_path = Path(ghci.workdir) / "value.bin"
@@ -132,20 +133,25 @@ class Session:
 
     def interrupt(self) -> bool:
         """Interrupt the running request, if any; never waits for the session lock."""
-        running = self._running
-        if running is None or running.done():
+        serial = self._running
+        if serial is None:
             return False
         self._interrupt_reason = self._interrupt_reason or "interrupt"
         self.ghci.interrupt()
-        asyncio.get_running_loop().call_later(self.limits.grace, self._kill_if_stuck, running)
+        asyncio.get_running_loop().call_later(self.limits.grace, self._kill_if_stuck, serial)
         return True
+
+    def _on_time_limit(self, serial: int) -> None:
+        if self._running == serial:
+            self._interrupt_reason = "timeout"
+            self.interrupt()
 
     def interrupt_reason(self) -> Literal["interrupt", "timeout"] | None:
         """Why the running request was interrupted (set by ``interrupt`` or the time limit)."""
         return self._interrupt_reason
 
-    def _kill_if_stuck(self, running: asyncio.Future[CommandOutput]) -> None:
-        if not running.done() and self._running is running:
+    def _kill_if_stuck(self, serial: int) -> None:
+        if self._running == serial:
             log.warning("session %s ignored SIGINT for %.1fs; killing GHCi", self.id,
                         self.limits.grace)
             self._killing = asyncio.ensure_future(self.ghci.kill())
@@ -175,8 +181,15 @@ class Session:
                 await self.ghci.prepare_statements()
             except GhciDiedError as exc:
                 await self._recover(f"the interpreter died ({_describe_exit(exc.returncode)})")
-        task = asyncio.ensure_future(
-            self.ghci.run(
+        # No task per command: timers interrupt it in place (fewer event-loop round trips on
+        # the hot path). A time limit interrupts; an interrupt that GHCi ignores for the
+        # grace period kills it, and the run then ends with GhciDiedError.
+        loop = asyncio.get_running_loop()
+        self._serial += 1
+        serial = self._running = self._serial
+        deadline = loop.call_later(limit, self._on_time_limit, serial)
+        try:
+            output = await self.ghci.run(
                 text,
                 line=line,
                 source_file=source_file,
@@ -185,37 +198,21 @@ class Session:
                 on_stderr=on_stderr,
                 output_limit=self.limits.output_limit,
             )
-        )
-        self._running = task
-        try:
-            done, _ = await asyncio.wait({task}, timeout=limit)
-            if not done:
-                self._interrupt_reason = "timeout"
-                self.interrupt()
-                done, _ = await asyncio.wait({task}, timeout=self.limits.grace + 1.0)
-                if not done:
-                    task.cancel()
-                    with contextlib.suppress(BaseException):
-                        await task
-                    await self._recover(
-                        f"the request exceeded its time limit of {limit:g} s and GHCi did not "
-                        "stop when interrupted, so it was killed"
-                    )
-            try:
-                output = task.result()
-            except GhciDiedError as exc:
-                reason = self.interrupt_reason()
-                detail = exc.stderr_tail.strip()
-                if reason == "timeout":
-                    why = f"the request exceeded its time limit of {limit:g} s; GHCi was killed"
-                elif reason == "interrupt":
-                    why = "GHCi did not stop when interrupted and was killed"
-                else:
-                    why = f"the interpreter died ({_describe_exit(exc.returncode)})"
-                await self._recover(why + (f": {detail}" if detail else ""))
-            return output, self.interrupt_reason()
+        except GhciDiedError as exc:
+            reason = self.interrupt_reason()
+            detail = exc.stderr_tail.strip()
+            if reason == "timeout":
+                why = (f"the request exceeded its time limit of {limit:g} s and GHCi did not "
+                       "stop when interrupted, so it was killed")
+            elif reason == "interrupt":
+                why = "GHCi did not stop when interrupted and was killed"
+            else:
+                why = f"the interpreter died ({_describe_exit(exc.returncode)})"
+            await self._recover(why + (f": {detail}" if detail else ""))
         finally:
+            deadline.cancel()
             self._running = None
+        return output, self.interrupt_reason()
 
     async def _recover(self, why: str) -> None:
         """Restart GHCi, replay the journal, and raise ``SessionDiedError`` saying so."""
@@ -703,7 +700,7 @@ class Session:
                 raise CompileError(f"not a module name: {spec.module!r}")
             for name in spec.names:
                 self._check_text(name)
-                if "\n" in name or "," in name:
+                if "\n" in name or not _one_import_item(name):
                     raise CompileError(f"not an importable name: {name!r}")
         commands = _context_commands(req.imports)
         try:
@@ -1039,6 +1036,22 @@ def _context_commands(imports: list[m.ImportSpec]) -> list[str]:
             text += (" hiding " if spec.hiding else " ") + f"({listed})"
         commands.append(text)
     return commands
+
+
+def _one_import_item(item: str) -> bool:
+    """Whether ``item`` is one import item: a comma only inside parentheses, as in
+    ``Maybe(Just, Nothing)`` (a top-level comma would smuggle in more items)."""
+    depth = 0
+    for ch in item:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                return False
+        elif ch == "," and depth == 0:
+            return False
+    return depth == 0
 
 
 def _import_item(name: str) -> str:

@@ -126,3 +126,11 @@ def test_flags_that_break_the_server_are_refused(session: Session, flag: str) ->
     with pytest.raises(GhcUsageError):
         session.set_flags([flag])
     assert session.exec_stmt("1").exception is None
+
+
+def test_import_items_with_constructor_lists(session: Session) -> None:
+    session.set_context([Import("Data.Maybe", names=("Maybe(Just, Nothing)", "fromMaybe"),
+                                hiding=False)])
+    assert session.eval("fromMaybe 0 (Just 3) :: Int").value == 3
+    with pytest.raises(CompileError, match="importable"):
+        session.set_context([Import("Data.Maybe", names=("fromMaybe), (isJust",), hiding=False)])
