@@ -66,6 +66,7 @@ from compat.dyn_compile import (  # type: ignore[deprecated]
 )
 from core.client import Flags, Import, Session
 from core.client import Target as CoreTarget
+from core.protocol.imports import render_import, split_import_items
 from core.protocol.values import Left, Right
 
 __all__ = [
@@ -450,18 +451,9 @@ class ImportDecl:
     ideclImplicit: bool = False
 
     def __str__(self) -> str:
-        parts = ["import"]
-        if self.ideclQualified:
-            parts.append("qualified")
-        parts.append(self.ideclName)
-        if self.ideclAs is not None:
-            parts += ["as", self.ideclAs]
-        if self.ideclHiding is not None:
-            hiding, names = self.ideclHiding
-            if hiding:
-                parts.append("hiding")
-            parts.append("(" + ", ".join(names) + ")")
-        return " ".join(parts)
+        hiding, names = self.ideclHiding if self.ideclHiding is not None else (None, ())
+        return render_import(self.ideclName, qualified=self.ideclQualified, as_=self.ideclAs,
+                             hiding=hiding, names=names)
 
     def to_core(self) -> Import:
         hiding = None if self.ideclHiding is None else self.ideclHiding[0]
@@ -562,7 +554,7 @@ def parseImportDecl(s: str) -> ImportDecl:
             f"unsupported import form (SOURCE, safe or package-qualified): {s.strip()!r}"
         )
     match = _IMPORT_RE.fullmatch(text)
-    items = _split_items(match["items"]) if match and match["items"] is not None else ()
+    items = split_import_items(match["items"]) if match and match["items"] is not None else ()
     if match is None or items is None:
         message = (
             "parse error (possibly incorrect indentation or mismatched brackets)"
@@ -586,29 +578,6 @@ def parseImportDecl(s: str) -> ImportDecl:
 def _strip_comments(s: str) -> str:
     s = re.sub(r"\{-(?!#).*?-\}", " ", s, flags=re.DOTALL)
     return re.sub(r"--(?![!#$%&*+./<=>?@\\^|~]).*", "", s)
-
-
-def _split_items(text: str) -> tuple[str, ...] | None:
-    """The items of an import list, split at top-level commas; None if unbalanced."""
-    items: list[str] = []
-    depth = 0
-    start = 0
-    for i, ch in enumerate(text):
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth < 0:
-                return None
-        elif ch == "," and depth == 0:
-            items.append(text[start:i])
-            start = i + 1
-    if depth != 0:
-        return None
-    items.append(text[start:])
-    # Haskell allows a trailing comma (and an empty list); keep the items as written,
-    # white space collapsed.
-    return tuple(" ".join(item.split()) for item in items if item.strip())
 
 
 @deprecated(

@@ -17,28 +17,14 @@ import subprocess
 import sys
 import threading
 import weakref
-from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from core.client.channel import RawIO, fd_io
+from core.protocol.addresses import Address, parse_address
 from core.protocol.errors import ConnectionLostError
 
 __all__ = ["Address", "EmbeddedServer", "open_async", "open_sync", "resolve_address"]
-
-
-@dataclass(frozen=True, slots=True)
-class Address:
-    kind: Literal["embedded", "unix", "tcp"]
-    path: str = ""
-    host: str = ""
-    port: int = 0
-    token: str | None = None
-
-    @property
-    def local(self) -> bool:
-        """Whether the server shares this machine's files (paths are sent absolute)."""
-        return self.kind != "tcp"
 
 
 def _token_from_env() -> str | None:
@@ -58,20 +44,18 @@ def resolve_address(address: str | None = None) -> Address:
         ValueError: an address of no known form.
     """
     text = address if address is not None else os.environ.get("GHC_SHIM_SERVER", "")
-    text = text.strip()
-    if not text or text == "embedded":
+    if not text.strip():
         return Address("embedded")
-    if text.startswith("unix:"):
-        return Address("unix", path=text[len("unix:") :].removeprefix("//"))
-    if text.startswith(("tcp://", "tcp:")):
-        rest = text.split("//", 1)[1] if text.startswith("tcp://") else text[4:]
-        host, sep, port = rest.rpartition(":")
-        if not sep or not port.isdigit():
-            raise ValueError(f"GHC_SHIM_SERVER: tcp address needs host:port, got {text!r}")
-        return Address("tcp", host=host.strip("[]"), port=int(port), token=_token_from_env())
-    raise ValueError(
-        f"GHC_SHIM_SERVER={text!r}: expected unset, unix:/path/to.sock or tcp://host:port"
-    )
+    try:
+        parsed = parse_address(text)
+    except ValueError as exc:
+        raise ValueError(f"GHC_SHIM_SERVER: {exc}") from None
+    if parsed.kind == "stdio":
+        raise ValueError("GHC_SHIM_SERVER: 'stdio' is a server address; a client uses "
+                         "'embedded' (or nothing) to start its own server")
+    if parsed.kind == "tcp":
+        return Address("tcp", host=parsed.host, port=parsed.port, token=_token_from_env())
+    return parsed
 
 
 class EmbeddedServer:

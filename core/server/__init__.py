@@ -4,6 +4,6 @@ Must not be imported by ``core.client`` (the client only speaks the protocol).
 """
 
 from core.server.server import Server, ServerConfig
-from core.server.transport import ListenAddress, parse_listen, serve, serve_forever
+from core.server.transport import parse_listen, serve, serve_forever
 
-__all__ = ["ListenAddress", "Server", "ServerConfig", "parse_listen", "serve", "serve_forever"]
+__all__ = ["Server", "ServerConfig", "parse_listen", "serve", "serve_forever"]

@@ -36,6 +36,7 @@ from core.protocol.errors import (
     SessionDiedError,
     TimeoutError_,
 )
+from core.protocol.imports import render_import, split_import_items
 from core.server.diagnostics import (
     INTERRUPTED,
     Diagnostic,
@@ -700,7 +701,7 @@ class Session:
                 raise CompileError(f"not a module name: {spec.module!r}")
             for name in spec.names:
                 self._check_text(name)
-                if "\n" in name or not _one_import_item(name):
+                if "\n" in name or split_import_items(name) != (" ".join(name.split()),):
                     raise CompileError(f"not an importable name: {name!r}")
         commands = _context_commands(req.imports)
         try:
@@ -1024,41 +1025,10 @@ def _context_commands(imports: list[m.ImportSpec]) -> list[str]:
     for spec in imports:
         if spec.kind == "module":
             commands.append(f":module + *{spec.module}")
-            continue
-        text = "import "
-        if spec.qualified:
-            text += "qualified "
-        text += spec.module
-        if spec.as_:
-            text += f" as {spec.as_}"
-        if spec.hiding is not None:
-            listed = ", ".join(_import_item(n) for n in spec.names)
-            text += (" hiding " if spec.hiding else " ") + f"({listed})"
-        commands.append(text)
+        else:
+            commands.append(render_import(spec.module, qualified=spec.qualified, as_=spec.as_,
+                                          hiding=spec.hiding, names=spec.names))
     return commands
-
-
-def _one_import_item(item: str) -> bool:
-    """Whether ``item`` is one import item: a comma only inside parentheses, as in
-    ``Maybe(Just, Nothing)`` (a top-level comma would smuggle in more items)."""
-    depth = 0
-    for ch in item:
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth < 0:
-                return False
-        elif ch == "," and depth == 0:
-            return False
-    return depth == 0
-
-
-def _import_item(name: str) -> str:
-    name = name.strip()
-    if name and not (name[0].isalpha() or name[0] == "_" or name.startswith("(")):
-        return f"({name})"
-    return name
 
 
 def _check_target(target: m.TargetSpec) -> None:

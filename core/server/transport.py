@@ -15,45 +15,26 @@ import logging
 import os
 import signal
 import sys
-from dataclasses import dataclass
-from typing import Literal
 
+from core.protocol.addresses import Address, parse_address
 from core.server.ghci_process import GhciStartError
 from core.server.server import Server, ServerConfig
 
-__all__ = ["ListenAddress", "parse_listen", "serve", "serve_forever"]
+__all__ = ["parse_listen", "serve", "serve_forever"]
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class ListenAddress:
-    kind: Literal["stdio", "unix", "tcp"]
-    path: str = ""
-    host: str = ""
-    port: int = 0
-
-
-def parse_listen(text: str) -> ListenAddress:
+def parse_listen(text: str) -> Address:
     """``stdio``, ``unix:PATH`` or ``tcp:HOST:PORT`` (also ``tcp://HOST:PORT``).
 
     Raises:
         ValueError: anything else.
     """
-    if text == "stdio":
-        return ListenAddress("stdio")
-    if text.startswith("unix:"):
-        path = text[len("unix:") :]
-        if not path:
-            raise ValueError("unix: needs a socket path")
-        return ListenAddress("unix", path=path)
-    if text.startswith(("tcp:", "tcp://")):
-        rest = text.split("//", 1)[1] if text.startswith("tcp://") else text[len("tcp:") :]
-        host, sep, port = rest.rpartition(":")
-        if not sep or not port.isdigit():
-            raise ValueError(f"tcp address needs HOST:PORT, got {rest!r}")
-        return ListenAddress("tcp", host=host.strip("[]") or "127.0.0.1", port=int(port))
-    raise ValueError(f"unknown listen address {text!r} (stdio, unix:PATH or tcp:HOST:PORT)")
+    address = parse_address(text)
+    if address.kind == "embedded":
+        raise ValueError("'embedded' is a client address; the server listens on stdio")
+    return address
 
 
 def _is_loopback(host: str) -> bool:
@@ -66,7 +47,7 @@ def _is_loopback(host: str) -> bool:
 
 
 async def serve(
-    server: Server, address: ListenAddress, ready: asyncio.Future[str] | None = None
+    server: Server, address: Address, ready: asyncio.Future[str] | None = None
 ) -> None:
     """Start ``server``, listen on ``address`` and serve until cancelled or stdio ends.
 
@@ -129,7 +110,7 @@ async def _serve_stdio(server: Server, ready: asyncio.Future[str] | None) -> Non
     await server.serve_connection(reader, writer)
 
 
-def serve_forever(config: ServerConfig, address: ListenAddress) -> int:
+def serve_forever(config: ServerConfig, address: Address) -> int:
     """Run the server until SIGTERM/SIGINT (or the end of stdio); returns an exit status."""
 
     async def main() -> None:
