@@ -415,9 +415,12 @@ class Server:
         config = self._ghci_config(
             tuple(options.flags), options.libdir, options.heap_mb, options.cwd
         )
-        # A pooled GHCi runs with the server's defaults; any other option needs a fresh one.
+        # A pooled GHCi runs with the server's defaults. Language, warning and -f flags can
+        # be applied to it afterwards with :set (flags-compatible reuse); any other option
+        # needs a fresh GHCi.
+        settable = all(flag.startswith(("-X", "-W", "-f")) for flag in options.flags)
         warm = (
-            not options.flags
+            settable
             and options.libdir is None
             and options.heap_mb in (None, self.config.heap_mb)
             and options.cwd in (None, os.getcwd())
@@ -430,7 +433,13 @@ class Server:
         try:
             if ghci is None:
                 warm = False
-                ghci = await GhciProcess.start(config)
+                try:
+                    ghci = await GhciProcess.start(config)
+                except GhciStartError as exc:
+                    if options.flags or options.libdir:
+                        # GHC refused the session's own options: the caller's mistake.
+                        raise GhcUsageError(str(exc)) from exc
+                    raise
         finally:
             self._starting -= 1
         self._refill_pool()
@@ -439,6 +448,13 @@ class Server:
             output_limit=options.output_limit or self.config.output_limit,
         )
         session = Session(secrets.token_urlsafe(12), ghci, config, limits)
+        if warm and options.flags:
+            applied = await session.set_flags(
+                m.SetFlags(id=request.id, session=session.id, flags=list(options.flags))
+            )
+            if applied.unrecognized:
+                await session.close()
+                raise GhcUsageError("unrecognised flags: " + " ".join(applied.unrecognized))
         self._sessions[session.id] = session
         self._owners[session.id] = client
         client.sessions[session.id] = session

@@ -66,3 +66,26 @@ def test_a_slow_session_does_not_block_another(shim_client: Client) -> None:
         assert time.monotonic() - started < 1.5
         slow.interrupt()
         thread.join(10)
+
+
+def test_sessions_with_language_flags_come_from_the_warm_pool(shim_client: Client) -> None:
+    with shim_client.open_session() as plain:
+        assert plain.expr_type('"x"') == "String"
+    deadline = time.monotonic() + 30
+    while True:  # the pool refills in the background after each open
+        session = shim_client.open_session(flags=["-XOverloadedStrings"])
+        if session.warm or time.monotonic() > deadline:
+            break
+        session.close()
+        time.sleep(0.2)
+    with session:
+        assert session.warm
+        assert session.expr_type('"x"') == "Data.String.IsString p => p"
+        assert "OverloadedStrings" in session.get_flags().extensions
+
+
+def test_unknown_session_flags_are_refused(shim_client: Client) -> None:
+    from core.client import GhcUsageError
+
+    with pytest.raises(GhcUsageError, match="no-such-flag"):
+        shim_client.open_session(flags=["-fno-such-flag"])
