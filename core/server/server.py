@@ -174,12 +174,26 @@ class Server:
     ) -> None:
         """Serve one connection until the peer closes it; its sessions close with it."""
 
-        def write(data: bytes) -> None:
-            if not writer.is_closing():
+        loop = asyncio.get_running_loop()
+        pending: list[bytes] = []
+
+        def flush() -> None:
+            data = b"".join(pending)
+            pending.clear()
+            if data and not writer.is_closing():
                 writer.write(data)
+
+        def write(data: bytes) -> None:
+            # Frames written in one turn of the event loop leave in one system call: a
+            # statement's output and its final reply usually reach the client together,
+            # waking it once instead of once per frame.
+            if not pending:
+                loop.call_soon(flush)
+            pending.append(data)
 
         try:
             await self.serve_stream(reader.read, write)
+            flush()
         finally:
             with contextlib.suppress(Exception):
                 writer.close()
