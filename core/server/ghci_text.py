@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Final
 
-from core.server.haskell_source import read_haskell_string
+from core.server.haskell_lexer import read_haskell_string
 
 __all__ = [
     "InfoBlock",

@@ -2,7 +2,7 @@
 
 Responsible for: turning (expression, its defaulted type as ``:type +d`` printed it, a file
 path) into the text of ONE statement that, run in the user's GHCi session, forces the value
-and writes the payload that ``core.protocol.values.decode_value`` reads (the format is
+and writes the payload that ``core.protocol.payload.decode_value`` reads (the format is
 documented there). Must not: perform I/O, run GHCi, or decide what the server does with
 errors (a statement that fails to compile for lack of ``Show`` is retried by the server with
 ``opaque=True``).
@@ -111,7 +111,7 @@ def _node_candidates(t: HsType) -> list[HsType] | None:
 
 
 def candidate_types(t: HsType) -> list[HsType]:
-    """The table types (canonical, see ``core.protocol.values``) that the written type ``t``
+    """The table types (canonical, see ``core.protocol.type_table``) that the written type ``t``
     may denote, most likely first; empty when it names something outside the table.
 
     ``Text`` and ``ByteString`` without a telling qualifier may be strict or lazy; at most

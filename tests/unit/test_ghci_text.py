@@ -19,7 +19,7 @@ from core.server.ghci_text import (
     parse_module_lines,
     read_haskell_string,
 )
-from core.server.haskell_source import read_haskell_string as lexer_read_haskell_string
+from core.server.haskell_lexer import read_haskell_string as lexer_read_haskell_string
 
 TRANSCRIPTS = Path(__file__).parent / "transcripts"
 

@@ -1,7 +1,7 @@
 """Pure tests of ``core.protocol.values`` and ``core.server.value_writer``: no GHC needed.
 
 Payloads are built here by an independent encoder that follows the format documented in
-``core.protocol.values`` (the real writer runs inside GHCi: tests/ghc/test_value_transfer.py).
+``core.protocol.payload`` (the real writer runs inside GHCi: tests/ghc/test_value_transfer.py).
 """
 
 from __future__ import annotations

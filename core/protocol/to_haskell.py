@@ -1,0 +1,321 @@
+"""Python values of the table types to the text of Haskell expressions (``python_to_haskell``).
+
+Responsible for: inferring or checking the Haskell type of a Python value (API.md §1.5) and
+writing an expression for it that means the same in any GHCi scope and under any extensions
+(fully qualified names, no numeric or string literals, a type annotation).
+
+Must not: evaluate anything, decode payloads (``core.protocol.payload``), or perform I/O.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable
+from fractions import Fraction
+from typing import Any, Final
+
+from core.protocol.haskell_types import HsType, is_tuple_con, parse_type
+from core.protocol.show import sorted_for_show
+from core.protocol.type_table import (
+    INTEGRAL_TYPE_NAMES,
+    MAX_TUPLE,
+    TABLE_ARITY,
+    TYPE_SYNONYMS,
+    haskell_type_name,
+)
+from core.protocol.value_classes import Just, Left, Nothing, Right
+
+__all__ = ["python_to_haskell"]
+
+
+_BOUNDS: Final = {
+    "Int": (-(1 << 63), (1 << 63) - 1), "Int64": (-(1 << 63), (1 << 63) - 1),
+    "Int8": (-(1 << 7), (1 << 7) - 1), "Int16": (-(1 << 15), (1 << 15) - 1),
+    "Int32": (-(1 << 31), (1 << 31) - 1),
+    "Word": (0, (1 << 64) - 1), "Word64": (0, (1 << 64) - 1), "Word8": (0, 255),
+    "Word16": (0, (1 << 16) - 1), "Word32": (0, (1 << 32) - 1),
+}
+_UNKNOWN: Final = HsType("?")
+
+# TypeRep names of the canonical constructors, for rendering the type of a Python value.
+_TYPEREP_NAMES: Final = {"LazyText": "Text", "LazyByteString": "ByteString"}
+
+
+def _render_typerep(t: HsType) -> str:
+    def rename(n: HsType) -> HsType:
+        return HsType(_TYPEREP_NAMES.get(n.con, n.con), tuple(rename(a) for a in n.args))
+    return rename(t).render()
+
+
+def _resolve_written(t: HsType) -> HsType:
+    """A type as a user writes it (``String``, ``Data.Text.Text``, ``M.Map k v``) to its
+    canonical table form; ``Text``/``ByteString`` without a telling qualifier are strict.
+
+    Raises:
+        ValueError: a constructor outside the table.
+    """
+    name, qual = t.name, t.qualifier
+    args = tuple(_resolve_written(a) for a in t.args)
+    if not args and name in TYPE_SYNONYMS:
+        return TYPE_SYNONYMS[name]
+    if name in ("Text", "ByteString"):
+        lazy = "Lazy" in qual
+        return HsType(("Lazy" if lazy else "") + name, args)
+    canonical = name if name in TABLE_ARITY else {"List": "[]", "Rational": "Ratio"}.get(name, "")
+    if not canonical or TABLE_ARITY[canonical] != len(args):
+        raise ValueError(f"type {t.render()} is not a supported type of the value table "
+                         "(API.md §1.5)")
+    return HsType(canonical, args)
+
+
+def python_to_haskell(value: object, haskell_type: str | None = None) -> tuple[str, str]:
+    """A Python value of the table as (Haskell expression, its type in TypeRep rendering).
+
+    The expression uses only fully qualified names, char literals and list/tuple syntax —
+    no numeric or string literals — so it means the same under ``NoImplicitPrelude``,
+    ``RebindableSyntax`` and ``OverloadedStrings`` in any import context; it carries a type
+    annotation, so no defaulting is involved. Without ``haskell_type``: ``int`` → ``Integer``,
+    ``bool`` → ``Bool``, ``float`` → ``Double``, ``str`` → ``[Char]``, ``bytes`` → strict
+    ``ByteString``, ``None`` → ``()``, ``list`` → list (element types unified: ``[1, 2.5]``
+    is ``[Double]``), ``tuple`` → tuple, ``Just``/``Nothing``/``Left``/``Right``,
+    ``dict`` → ``Map``, ``set``/``frozenset`` → ``Set``, ``Fraction`` → ``Rational``.
+    ``haskell_type`` (e.g. ``"Int"``, ``"[Word8]"``, ``"Data.Text.Text"``, ``"Maybe Char"``)
+    chooses the representation; it is required where the value does not say (empty
+    containers, ``Nothing``, one side of an ``Either``).
+
+    Raises:
+        ValueError: the value (or part of it) is not in the table, does not fit
+            ``haskell_type`` (out of range, wrong shape), or its type is not determined.
+    """
+    if haskell_type is not None:
+        target = _resolve_written(parse_type(haskell_type))
+    else:
+        target = _infer(value)
+    if any(n is _UNKNOWN or n.con == "?" for n in target.walk()):
+        raise ValueError(f"the Haskell type of {_short_repr(value)} is not determined "
+                         f"({_render_typerep(target)}); pass haskell_type")
+    expr = _expr(value, target)
+    return f"({expr} :: {haskell_type_name(target)})", _render_typerep(target)
+
+
+def _short_repr(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _infer(v: object) -> HsType:
+    if isinstance(v, bool):
+        return HsType("Bool")
+    if isinstance(v, int):
+        return HsType("Integer")
+    if isinstance(v, float):
+        return HsType("Double")
+    if isinstance(v, str):
+        return HsType("[]", (HsType("Char"),))
+    if isinstance(v, (bytes, bytearray)):
+        return HsType("ByteString")
+    if v is None:
+        return HsType("()")
+    if isinstance(v, Fraction):
+        return HsType("Ratio", (HsType("Integer"),))
+    if isinstance(v, list):
+        return HsType("[]", (_unify_all((_infer(x) for x in v), v),))
+    if isinstance(v, tuple):
+        if not 2 <= len(v) <= MAX_TUPLE:
+            raise ValueError(f"tuples of 2 to {MAX_TUPLE} components only, not {len(v)}")
+        return HsType("(" + "," * (len(v) - 1) + ")", tuple(_infer(x) for x in v))
+    if v is Nothing:
+        return HsType("Maybe", (_UNKNOWN,))
+    if isinstance(v, Just):
+        return HsType("Maybe", (_infer(v.value),))
+    if isinstance(v, Left):
+        return HsType("Either", (_infer(v.value), _UNKNOWN))
+    if isinstance(v, Right):
+        return HsType("Either", (_UNKNOWN, _infer(v.value)))
+    if isinstance(v, dict):
+        return HsType("Map", (_unify_all((_infer(k) for k in v), v),
+                              _unify_all((_infer(x) for x in v.values()), v)))
+    if isinstance(v, (set, frozenset)):
+        return HsType("Set", (_unify_all((_infer(x) for x in v), v),))
+    raise ValueError(f"{type(v).__name__} values have no Haskell counterpart "
+                     f"(API.md §1.5): {_short_repr(v)}")
+
+
+def _unify_all(types: Iterable[HsType], where: object) -> HsType:
+    result = _UNKNOWN
+    for t in types:
+        unified = _unify(result, t)
+        if unified is None:
+            raise ValueError(f"elements of {_short_repr(where)} have different Haskell types: "
+                             f"{_render_typerep(result)} and {_render_typerep(t)}")
+        result = unified
+    return result
+
+
+def _unify(a: HsType, b: HsType) -> HsType | None:
+    if a.con == "?":
+        return b
+    if b.con == "?":
+        return a
+    if {a.con, b.con} == {"Integer", "Double"}:
+        return HsType("Double")  # [1, 2.5]: the literal 1 is a Double in Haskell too
+    if {a.con, b.con} == {"Integer", "Ratio"}:
+        return a if a.con == "Ratio" else b
+    if a.con != b.con or len(a.args) != len(b.args):
+        return None
+    args = []
+    for x, y in zip(a.args, b.args, strict=True):
+        u = _unify(x, y)
+        if u is None:
+            return None
+        args.append(u)
+    return HsType(a.con, tuple(args))
+
+
+def _char_literal(c: str) -> str:
+    # A Char literal is never overloaded or rebound, whatever the extensions.
+    if c.isascii() and c.isprintable() and c not in "'\\":
+        return f"'{c}'"
+    return f"'\\{ord(c)}'"
+
+
+def _char_list(s: str) -> str:
+    return "[" + ",".join(map(_char_literal, s)) + "]"
+
+
+_TO_INTEGER: Final = "GHC.Real.toInteger (GHC.Base.ord {})"
+_LIMB: Final = 20  # bits per Char-encoded limb: every value is a code point (< 0x110000)
+
+
+def _integer_expr(n: int) -> str:
+    """An Integer-typed expression for ``n`` built from Char literals (a numeric literal would
+    call whatever ``fromInteger`` is in scope under RebindableSyntax)."""
+    if n < 0:
+        return f"(GHC.Num.negate {_integer_expr(-n)})"
+    if n < 0x110000:
+        return "(" + _TO_INTEGER.format(_char_literal(chr(n))) + ")"
+    limbs = []
+    while n:
+        limbs.append(n & ((1 << _LIMB) - 1))
+        n >>= _LIMB
+    chars = _char_list("".join(chr(x) for x in reversed(limbs)))
+    return ("(GHC.List.foldl (\\ghcShim'a ghcShim'c -> ghcShim'a GHC.Num.* "
+            + _TO_INTEGER.format(_char_literal(chr(1 << _LIMB)))
+            + " GHC.Num.+ " + _TO_INTEGER.format("ghcShim'c") + ") "
+            + "(" + _TO_INTEGER.format(_char_literal("\0")) + ") " + chars + ")")
+
+
+def _float32_bits(x: float) -> int:
+    try:
+        return int(struct.unpack("<I", struct.pack("<f", x))[0])
+    except OverflowError:
+        # Rounds to infinity in binary32, as the literal would in Haskell.
+        return 0x7F800000 | (0x80000000 if x < 0 else 0)
+
+
+def _expr(v: object, t: HsType) -> str:
+    con = t.con
+    if con in INTEGRAL_TYPE_NAMES:
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise ValueError(f"{_short_repr(v)} is not an integer for {con}")
+        if con in _BOUNDS:
+            lo, hi = _BOUNDS[con]
+            if not lo <= v <= hi:
+                raise ValueError(f"{v} is out of range for {con} ({lo}..{hi})")
+        if con == "Natural" and v < 0:
+            raise ValueError(f"{v} is negative: not a Natural")
+        return f"(GHC.Num.fromInteger {_integer_expr(v)})"
+    if con in ("Double", "Float"):
+        if isinstance(v, bool) or not isinstance(v, (int, float, Fraction)):
+            raise ValueError(f"{_short_repr(v)} is not a number for {con}")
+        try:
+            x = float(v)
+        except OverflowError:
+            raise ValueError(f"{_short_repr(v)} is too large for {con}") from None
+        if con == "Double":
+            bits = struct.unpack("<Q", struct.pack("<d", x))[0]
+            return f"(GHC.Float.castWord64ToDouble (GHC.Num.fromInteger {_integer_expr(bits)}))"
+        return (f"(GHC.Float.castWord32ToFloat (GHC.Num.fromInteger "
+                f"{_integer_expr(_float32_bits(x))}))")
+    if con == "Bool":
+        if not isinstance(v, bool):
+            raise ValueError(f"{_short_repr(v)} is not a bool")
+        return "GHC.Types.True" if v else "GHC.Types.False"
+    if con == "()":
+        if v is not None:
+            raise ValueError(f"{_short_repr(v)} is not None, for ()")
+        return "()"
+    if con == "Char":
+        if not isinstance(v, str) or len(v) != 1:
+            raise ValueError(f"{_short_repr(v)} is not a one-character str, for Char")
+        return _char_literal(v)
+    if con in ("Text", "LazyText"):
+        if not isinstance(v, str):
+            raise ValueError(f"{_short_repr(v)} is not a str, for Text")
+        if any(0xD800 <= ord(c) <= 0xDFFF for c in v):
+            raise ValueError("Text cannot hold a surrogate code point (Data.Text.pack would "
+                             "replace it); use [Char]")
+        module = "Data.Text.Lazy" if con == "LazyText" else "Data.Text"
+        return f"({module}.pack {_char_list(v)})"
+    if con in ("ByteString", "LazyByteString"):
+        if not isinstance(v, (bytes, bytearray)):
+            raise ValueError(f"{_short_repr(v)} is not bytes, for ByteString")
+        module = "Data.ByteString.Lazy.Char8" if con == "LazyByteString" else \
+            "Data.ByteString.Char8"
+        return f"({module}.pack {_char_list(bytes(v).decode('latin-1'))})"
+    if con == "[]":
+        elem = t.args[0]
+        if elem.con == "Char":
+            if not isinstance(v, str):
+                raise ValueError(f"{_short_repr(v)} is not a str, for [Char]")
+            return _char_list(v)
+        if isinstance(v, (bytes, bytearray)) and elem.con == "Word8":
+            v = list(v)
+        if not isinstance(v, (list, tuple)):
+            raise ValueError(f"{_short_repr(v)} is not a list, for {_render_typerep(t)}")
+        return "[" + ",".join(_expr(x, elem) for x in v) + "]"
+    if is_tuple_con(con):
+        if not isinstance(v, tuple) or len(v) != len(t.args):
+            raise ValueError(f"{_short_repr(v)} is not a {len(t.args)}-tuple")
+        return "(" + ",".join(_expr(x, a) for x, a in zip(v, t.args, strict=True)) + ")"
+    if con == "Maybe":
+        if v is Nothing:
+            return "GHC.Maybe.Nothing"
+        if isinstance(v, Just):
+            return f"(GHC.Maybe.Just {_expr(v.value, t.args[0])})"
+        raise ValueError(f"{_short_repr(v)} is not Just(...) or Nothing")
+    if con == "Either":
+        if isinstance(v, Left):
+            return f"(Data.Either.Left {_expr(v.value, t.args[0])})"
+        if isinstance(v, Right):
+            return f"(Data.Either.Right {_expr(v.value, t.args[1])})"
+        raise ValueError(f"{_short_repr(v)} is not Left(...) or Right(...)")
+    if con == "Ratio":
+        if isinstance(v, bool) or not isinstance(v, (int, Fraction)):
+            raise ValueError(f"{_short_repr(v)} is not a Fraction, for Ratio")
+        q = Fraction(v)
+        return (f"({_expr(q.numerator, t.args[0])} GHC.Real.% "
+                f"{_expr(q.denominator, t.args[0])})")
+    if con in ("Map", "IntMap"):
+        if not isinstance(v, dict):
+            raise ValueError(f"{_short_repr(v)} is not a dict, for {con}")
+        key_t = HsType("Int") if con == "IntMap" else t.args[0]
+        module = "Data.IntMap.Internal" if con == "IntMap" else "Data.Map.Internal"
+        pairs = ",".join(f"({_expr(k, key_t)},{_expr(x, t.args[-1])})"
+                         for k, x in _stable_items(v))
+        return f"({module}.fromList [{pairs}])"
+    if con in ("Set", "IntSet"):
+        if not isinstance(v, (set, frozenset)):
+            raise ValueError(f"{_short_repr(v)} is not a set, for {con}")
+        elem = HsType("Int") if con == "IntSet" else t.args[0]
+        module = "Data.IntSet.Internal" if con == "IntSet" else "Data.Set.Internal"
+        items = sorted_for_show(list(v))
+        return f"({module}.fromList [{','.join(_expr(x, elem) for x in items)}])"
+    raise ValueError(f"type {t.render()} is not in the value table")  # pragma: no cover
+
+
+def _stable_items(d: dict[Any, Any]) -> list[tuple[Any, Any]]:
+    try:
+        return sorted(d.items(), key=lambda kv: kv[0])
+    except TypeError:
+        return list(d.items())
