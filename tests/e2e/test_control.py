@@ -89,3 +89,16 @@ def test_unknown_session_flags_are_refused(shim_client: Client) -> None:
 
     with pytest.raises(GhcUsageError, match="no-such-flag"):
         shim_client.open_session(flags=["-fno-such-flag"])
+
+
+def test_interrupt_while_a_value_is_forced(session: Session) -> None:
+    from core.client import InterruptedError_
+
+    session.exec_stmt("let kept = 'k'")
+    timer = threading.Timer(0.5, session.interrupt)
+    timer.start()
+    with pytest.raises(InterruptedError_) as info:
+        session.eval("[1 ..] :: [Int]")
+    assert info.value.exception is not None
+    assert info.value.exception.type == "UserInterrupt"
+    assert session.eval("kept").value == "k"
