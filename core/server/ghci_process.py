@@ -37,6 +37,7 @@ import signal
 import stat
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,12 @@ _READ_SIZE: Final = 1 << 16
 _STDERR_TAIL: Final = 64 * 1024
 # Most bytes taken from one pipe per wake-up (what is left wakes the loop again).
 _STDOUT_BATCH: Final = 1 << 20
+# A SIGINT that reaches GHCi while it reads a command discards that line -- or, inside a
+# ``:{`` block, only the ``:{``, after which the block's lines run one by one as commands
+# (user text reaching GHCi as colon commands, statements half run, lost replies; seen under
+# repeated interrupts). GHCi reads a command within microseconds of its write: an interrupt
+# waits until the command has been written at least this long.
+_READ_GUARD: Final = 0.05
 
 OutputCallback = Callable[[str], None]
 
@@ -137,8 +144,17 @@ _WRAPPER: Final = """#!/bin/bash
 # Started by GHC (-pgmi) as the external interpreter of one shim session. It applies the
 # session's resource limits to the interpreter only (not to the compiler) and gives it the
 # session's stdin file, whose open file description the shim server shares and rewinds.
-{limits}exec {iserv} "$@" 0<&{stdin_fd}
+{limits}exec {pdeathsig}{iserv} "$@" 0<&{stdin_fd}
 """
+
+
+def _pdeathsig_prefix() -> str:
+    # The interpreter is GHC's child, not ours: PR_SET_PDEATHSIG on ghc does not reach it.
+    # An idle ghc-iserv exits when its pipe from ghc closes, but a busy one (``length
+    # [1..]``) outlived a SIGKILLed server, burning CPU for ever. setpriv (util-linux) sets
+    # the parent-death signal before it execs the interpreter: it dies with its ghc.
+    setpriv = shutil.which("setpriv")
+    return f"{setpriv} --pdeathsig KILL -- " if setpriv else ""
 
 
 # stdout of the interpreted code is line buffered instead of GHCi's NoBuffering, which
@@ -219,8 +235,11 @@ class GhciProcess:
         self._leftover_err = b""
         self.ghc_version = ""
         self.commands_run = 0
+        self._runs = 0  # run() calls started: a held-back SIGINT is for one run only
+        self._payload_at: float | None = 0.0  # when this run's command was written
         self._needs_resync = False
         self._stdin_dirty = False
+        self._stdin_written = False  # the stdin file holds text or an advanced offset
         self._statements_ready = False
         self._killed = False
         self._wake: asyncio.Event | None = None
@@ -248,7 +267,8 @@ class GhciProcess:
             limits += f"ulimit -t {config.cpu_seconds} || exit 97\n"
         loop = asyncio.get_running_loop()
         iserv = await loop.run_in_executor(None, _iserv_path, ghc, config.libdir)
-        wrapper.write_text(_WRAPPER.format(limits=limits, iserv=iserv, stdin_fd=stdin_fd))
+        wrapper.write_text(_WRAPPER.format(limits=limits, iserv=iserv, stdin_fd=stdin_fd,
+                                           pdeathsig=_pdeathsig_prefix()))
         wrapper.chmod(stat.S_IRWXU)
         args = [ghc, "--interactive", "-ignore-dot-ghci", "-fexternal-interpreter"]
         args += ["-pgmi", str(wrapper)]
@@ -320,6 +340,17 @@ class GhciProcess:
         # GHCi answers a SIGINT that arrives while it waits for input with one more prompt;
         # the next command starts with a resync that discards it.
         self._needs_resync = True
+        self._sigint(self._runs)
+
+    def _sigint(self, run: int) -> None:
+        if self._killed or run != self._runs:
+            return  # that command is over; the one now running was not interrupted
+        sent = self._payload_at  # None while the run is still re-syncing or preparing stdin
+        wait = _READ_GUARD if sent is None else sent + _READ_GUARD - time.monotonic()
+        if wait > 0:
+            with contextlib.suppress(RuntimeError):  # no loop: send it now
+                asyncio.get_running_loop().call_later(wait, self._sigint, run)
+                return
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._proc.pid, signal.SIGINT)
 
@@ -396,10 +427,13 @@ class GhciProcess:
             await self._write(_RESET_STDIN + "\n")
             await self._collect(None, None, None)
         data = (text or "").encode("utf-8")
+        if not data and not self._stdin_written:
+            return  # already empty and rewound: spare two system calls per statement
         os.ftruncate(self._stdin_fd, 0)
         if data:
             os.pwrite(self._stdin_fd, data, 0)
         os.lseek(self._stdin_fd, 0, os.SEEK_SET)
+        self._stdin_written = bool(data)
 
     async def run(
         self,
@@ -424,6 +458,8 @@ class GhciProcess:
         if self._killed:
             # Its pipes and stdin file are closed (their fd numbers may be reused already).
             raise GhciDiedError("GHCi was killed", returncode=self.returncode, stderr_tail="")
+        self._runs += 1
+        self._payload_at = None
         if self._needs_resync:
             await self._resync()
         await self._prepare_stdin(stdin)
@@ -434,6 +470,7 @@ class GhciProcess:
         else:
             payload = text + "\n"
         await self._write(payload)
+        self._payload_at = time.monotonic()
         self.commands_run += 1
         try:
             return await self._collect(on_stdout, on_stderr, output_limit)

@@ -83,6 +83,7 @@ class Server:
     def __init__(self, config: ServerConfig | None = None) -> None:
         self.config = config or ServerConfig()
         self._sessions: dict[str, Session] = {}
+        self._dropping: set[Session] = set()  # removed from _sessions, not yet stopped
         self._owners: dict[str, _Client] = {}
         self._pool: list[GhciProcess] = []
         self._pool_filling: asyncio.Task[None] | None = None
@@ -124,8 +125,10 @@ class Server:
         sessions = list(self._sessions.values())
         self._sessions.clear()
         pool, self._pool = self._pool, []
+        dropping = [s.ghci for s in self._dropping]  # being stopped by a task that may not finish
         await asyncio.gather(
-            *(s.close() for s in sessions), *(g.kill() for g in pool), return_exceptions=True
+            *(s.close() for s in sessions), *(g.kill() for g in pool + dropping),
+            return_exceptions=True,
         )
 
     def _ghci_config(self, flags: tuple[str, ...], libdir: str | None = None,
@@ -323,7 +326,11 @@ class Server:
                 return await self._open_session(client, request)
             case m.CloseSession():
                 session = self._session(client, request.session)
-                await self._drop_session(session)
+                # The reply does not wait for GHCi to exit (~50 ms): the session is gone for
+                # the client at once, and server close() still stops it if this task cannot.
+                task = asyncio.create_task(self._drop_session(session))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
                 return m.Done(id=request.id)
             case m.ListSessions():
                 now = time.monotonic()
@@ -450,8 +457,10 @@ class Server:
                 try:
                     ghci = await GhciProcess.start(config)
                 except GhciStartError as exc:
-                    if options.flags or options.libdir:
-                        # GHC refused the session's own options: the caller's mistake.
+                    if options.flags or options.libdir or options.heap_mb is not None:
+                        # GHC refused the session's own options: the caller's mistake. That
+                        # includes a heap_mb too small for ghc-iserv to load base (256 MB
+                        # here), which was reported as an internal server error.
                         raise GhcUsageError(str(exc)) from exc
                     raise
         finally:
@@ -481,7 +490,14 @@ class Server:
         owner = self._owners.pop(session.id, None)
         if owner is not None:
             owner.sessions.pop(session.id, None)
-        await session.close()
+        # Until it is stopped, ``close`` must still find it: a connection that ended drops
+        # its sessions in its own task, and a server closed meanwhile (then its loop ended)
+        # left a busy GHCi running, no longer known to anyone.
+        self._dropping.add(session)
+        try:
+            await session.close()
+        finally:
+            self._dropping.discard(session)
 
 
 def _error_reply(rid: int, exc: RequestError) -> m.Error:

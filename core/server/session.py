@@ -200,6 +200,12 @@ class Session:
                 output_limit=self.limits.output_limit,
             )
         except GhciDiedError as exc:
+            # The request is no longer interruptible: an interrupt or this time limit
+            # arriving during the restart below would reach the *new* GHCi (its SIGINT, then
+            # its kill after the grace period) and break the replay -- seen under repeated
+            # interrupts: replayed lets silently missing, "Variable not in scope" afterwards.
+            deadline.cancel()
+            self._running = None
             reason = self.interrupt_reason()
             detail = exc.stderr_tail.strip()
             if reason == "timeout":
@@ -264,8 +270,11 @@ class Session:
                         self.limits.timeout,
                     )
                 except (GhciDiedError, TimeoutError):
-                    failed.append(entry.summary)
+                    # Start afresh and go on with the rest. A GHCi that hung is killed, not
+                    # left running; the entry is reported once (it was listed twice).
+                    await self.ghci.kill()
                     self.ghci = await GhciProcess.start(config)
+                    self._value_path = Path(self.ghci.workdir) / "value.bin"
                     ok = False
                     break
                 if any(d.severity == "error" for d in parse_diagnostics(out.stderr)):
@@ -302,6 +311,16 @@ class Session:
             return ExceptionInfo("UserInterrupt", "user interrupt")
         return ExceptionInfo(classify_exception(shown), shown)
 
+    def _quota_left(self, output: CommandOutput, streamed_stderr: int) -> int:
+        """Bytes of the output quota not yet sent to the client for this request.
+
+        A truncated command's stderr ends with the tail GHCi's driver keeps past the quota so
+        that the exception report survives a flood; that tail is for the parsers, not for the
+        client, which received up to 64 KiB more than its ``output_limit`` before this cut.
+        """
+        sent = len(output.stdout.encode("utf-8", "replace")) + streamed_stderr
+        return max(0, self.limits.output_limit - sent)
+
     def _check_text(self, text: str) -> None:
         problem = check_sendable(text)
         if problem is not None:
@@ -325,7 +344,14 @@ class Session:
                     )
                 ),
             )
-        streamer = StderrStreamer(lambda text: emit("stderr", text))
+        streamed_stderr = 0  # bytes
+
+        def emit_stderr(text: str) -> None:
+            nonlocal streamed_stderr
+            streamed_stderr += len(text.encode("utf-8", "replace"))
+            emit("stderr", text)
+
+        streamer = StderrStreamer(emit_stderr)
         saw_stdout = False
 
         def on_stdout(text: str) -> None:
@@ -350,6 +376,8 @@ class Session:
         # Stream what the streamer held back (a partial last line, or text held because it
         # started like a diagnostic) — it is the user's own output.
         held = user_stderr[max(0, streamer.emitted - _prefix_len(output.stderr, rest)) :]
+        if output.truncated:
+            held = _cut_to(held, self._quota_left(output, streamed_stderr))
         if held:
             emit("stderr", held)
         warnings = [_model(d) for d in diagnostics if d.severity == "warning"]
@@ -469,6 +497,8 @@ class Session:
                     continue
                 raise self._compile_error(output.stderr, "compile error")
             user_stderr, shown = split_exception(rest)
+            if output.truncated:
+                user_stderr = _cut_to(user_stderr, self._quota_left(output, 0))
             if user_stderr:
                 emit("stderr", user_stderr)
             if shown is not None:
@@ -895,6 +925,12 @@ _RESERVED: Final = frozenset(
         "of", "then", "type", "where",
     ]
 )
+
+
+def _cut_to(text: str, limit: int) -> str:
+    """The longest prefix of ``text`` whose UTF-8 encoding fits in ``limit`` bytes."""
+    data = text.encode("utf-8", "replace")
+    return text if len(data) <= limit else data[:limit].decode("utf-8", "ignore")
 
 
 def _describe_exit(code: int | None) -> str:
