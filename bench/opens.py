@@ -25,7 +25,7 @@ from bench.common import stats
 from bench.hint_driver import HintDriver, HintUnavailableError, build_driver
 from bench.raw_ghci import DEFAULT, SHIM_FLAGS, RawGhci, iserv_path
 from bench.report import Section, Target, fmt_ms
-from bench.servers import ServerProcess
+from bench.servers import server_process
 
 __all__ = ["run_opens"]
 
@@ -115,7 +115,7 @@ def run_opens(*, warm: int, cold: int, raw: int, hint_processes: int, hint_opens
         if misses:
             section.notes.append(f"{misses} open(s) found the pool empty (not counted above).")
         _compat_opens(section, max(3, warm // 2), settle)
-        with ServerProcess(pool=0) as server:
+        with server_process(0) as server:
             _shim_opens(section, server.address, cold, 0.2, "shim cold (--pool 0)",
                         skip_warm=True)
     except ImportError as exc:

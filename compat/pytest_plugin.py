@@ -21,19 +21,16 @@ server, no import of ``core`` — when no ghc-shim option is given and no legacy
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
-import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import pytest
 
 from compat import _warnings
+
+if TYPE_CHECKING:
+    from core.client.launcher import ServerProcess
 
 __all__ = [
     "pytest_addoption",
@@ -49,8 +46,7 @@ _ENTRY_POINT: Final = "ghc_shim"  # the pytest11 entry point name in pyproject.t
 
 @dataclass
 class _Server:
-    proc: subprocess.Popen[bytes]
-    directory: str
+    process: ServerProcess
     previous_env: str | None
 
 
@@ -116,52 +112,16 @@ def _install_aliases(aliases: list[str]) -> None:
 
 
 def _start_server() -> _Server:
-    directory = tempfile.mkdtemp(prefix="ghc-shim-pytest-")
-    path = os.path.join(directory, "server.sock")
-    env = dict(os.environ)
-    # The server must import this very package, wherever the suite imported it from.
-    root = str(Path(__file__).resolve().parents[1])
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    # ``python -m core.server`` is ``ghc-shim serve`` without relying on the console script
-    # being on PATH (a venv that is not activated).
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "core.server", "--listen", f"unix:{path}"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        env=env,
-    )
-    deadline = time.monotonic() + _SERVER_START_TIMEOUT
-    while not _accepts(path):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            _stop(proc)
-            shutil.rmtree(directory, ignore_errors=True)
-            raise pytest.UsageError(
-                f"--ghc-shim-server: the server did not start (exit status {proc.returncode})"
-            )
-        time.sleep(0.05)
-    previous = os.environ.get("GHC_SHIM_SERVER")
-    os.environ["GHC_SHIM_SERVER"] = f"unix:{path}"
-    return _Server(proc, directory, previous)
+    from core.client.launcher import ServerProcess  # only when asked for: no core otherwise
+    from core.protocol.errors import ShimError
 
-
-def _accepts(path: str) -> bool:
-    if not os.path.exists(path):
-        return False
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-        try:
-            probe.connect(path)
-        except OSError:
-            return False
-    return True
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+        server = ServerProcess(start_timeout=_SERVER_START_TIMEOUT)
+    except ShimError as exc:
+        raise pytest.UsageError(f"--ghc-shim-server: {exc}") from exc
+    previous = os.environ.get("GHC_SHIM_SERVER")
+    os.environ["GHC_SHIM_SERVER"] = server.address
+    return _Server(server, previous)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -172,8 +132,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     session_module = sys.modules.get("compat._session")
     if session_module is not None:
         session_module._close_shared_client()
-    _stop(server.proc)
-    shutil.rmtree(server.directory, ignore_errors=True)
+    server.process.close()
     if server.previous_env is None:
         os.environ.pop("GHC_SHIM_SERVER", None)
     else:

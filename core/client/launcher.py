@@ -24,7 +24,14 @@ from core.client.channel import RawIO, fd_io
 from core.protocol.addresses import Address, parse_address
 from core.protocol.errors import ConnectionLostError
 
-__all__ = ["Address", "EmbeddedServer", "open_async", "open_sync", "resolve_address"]
+__all__ = [
+    "Address",
+    "EmbeddedServer",
+    "ServerProcess",
+    "open_async",
+    "open_sync",
+    "resolve_address",
+]
 
 
 def _token_from_env() -> str | None:
@@ -110,6 +117,79 @@ def _stop_process(proc: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+class ServerProcess:
+    """A ``ghc-shim serve`` on a private Unix socket, for a test suite or a benchmark.
+
+    Started as ``python -m core.server`` (no console script on ``PATH`` needed) with
+    ``extra_args``; the constructor returns once the socket accepts connections. ``close``
+    stops it (SIGTERM, then SIGKILL) and removes its directory.
+
+    Raises:
+        ConnectionLostError: it exited or did not listen within ``start_timeout`` seconds.
+    """
+
+    def __init__(self, *extra_args: str, start_timeout: float = 120.0,
+                 stderr: int | None = None) -> None:
+        import tempfile
+        import time
+
+        self.directory = tempfile.mkdtemp(prefix="ghc-shim-server-")
+        self.path = os.path.join(self.directory, "server.sock")
+        env = dict(os.environ)
+        root = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "core.server", "--listen", f"unix:{self.path}", *extra_args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            env=env,
+        )
+        deadline = time.monotonic() + start_timeout
+        while not self._accepts():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                status = self.proc.returncode
+                self.close()
+                raise ConnectionLostError(f"the server did not start (exit status {status})")
+            time.sleep(0.02)
+
+    @property
+    def address(self) -> str:
+        return f"unix:{self.path}"
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def _accepts(self) -> bool:
+        if not os.path.exists(self.path):
+            return False
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            try:
+                probe.connect(self.path)
+            except OSError:
+                return False
+        return True
+
+    def close(self) -> None:
+        import shutil
+
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def __enter__(self) -> ServerProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 @atexit.register

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from core.client import RequestError, aconnect, connect
+from core.client.launcher import ServerProcess
 
 pytestmark = pytest.mark.ghc
 
@@ -55,14 +56,9 @@ def stop(proc: subprocess.Popen[bytes]) -> bytes:
 
 
 @pytest.fixture
-def unix_server(tmp_path: Path) -> Iterator[Path]:
-    path = tmp_path / "shim.sock"
-    proc = start_server("--listen", f"unix:{path}", "--pool", "1")
-    try:
-        wait_for(path.exists)
-        yield path
-    finally:
-        stop(proc)
+def unix_server() -> Iterator[Path]:
+    with ServerProcess("--pool", "1") as server:
+        yield Path(server.path)
 
 
 def test_unix_socket_server(unix_server: Path, monkeypatch: pytest.MonkeyPatch) -> None:
