@@ -349,7 +349,13 @@ class Server:
                 async with session.lock:
                     if session.closed:
                         raise UnknownSessionError(f"session {session.id!r} was closed")
-                    return await self._session_op(session, request, emit)
+                    try:
+                        return await self._session_op(session, request, emit)
+                    finally:
+                        # Idle time counts from the end of a request: a request that ran
+                        # longer than the idle timeout made its session expire right after
+                        # it answered (last_used was set when it started).
+                        session.last_used = time.monotonic()
 
     async def _session_op(self, session: Session, request: m.Request, emit: Emit) -> m.Reply:
         match request:
