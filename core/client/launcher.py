@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import weakref
+from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -131,7 +132,7 @@ class ServerProcess:
     """
 
     def __init__(self, *extra_args: str, start_timeout: float = 120.0,
-                 stderr: int | None = None) -> None:
+                 stderr: int | None = None, python_args: Sequence[str] | None = None) -> None:
         import tempfile
         import time
 
@@ -140,8 +141,16 @@ class ServerProcess:
         env = dict(os.environ)
         root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+        # ``python_args``: run ``python *python_args PATH`` instead, a program that serves on
+        # the socket PATH (for settings the command line does not offer).
+        argv = (
+            [sys.executable, *python_args, self.path]
+            if python_args is not None
+            else [sys.executable, "-m", "core.server", "--listen", f"unix:{self.path}",
+                  *extra_args]
+        )
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "core.server", "--listen", f"unix:{self.path}", *extra_args],
+            argv,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=stderr,

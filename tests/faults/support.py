@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import socket
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.client import Client, Session, connect
+from core.client import Client, Session, connect, launcher
 from core.protocol import messages as m
+from core.protocol.errors import ConnectionLostError
 from core.protocol.framing import NEED_DATA, BadFrame, FrameDecoder, encode_frame
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -152,8 +150,8 @@ def short_tempdir() -> str:
     return tempfile.mkdtemp(prefix="ghcshim-f-", dir="/tmp")
 
 
-class ServerProcess:
-    """``python -m core.server --listen unix:PATH ...`` in its own process.
+class ServerProcess(launcher.ServerProcess):
+    """``python -m core.server --listen unix:PATH ...`` in its own process, with its log kept.
 
     With ``script``, runs ``python -c script PATH`` instead: for settings the command line
     does not offer (the script serves on the Unix socket ``sys.argv[1]``).
@@ -162,48 +160,23 @@ class ServerProcess:
     def __init__(
         self, *args: str, script: str | None = None, ready_timeout: float = 60.0
     ) -> None:
-        self.dir = short_tempdir()
-        self.path = os.path.join(self.dir, "shim.sock")
-        self.log_path = os.path.join(self.dir, "server.log")
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        env = dict(os.environ)
-        env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-        argv = (
-            [sys.executable, "-c", script, self.path]
-            if script is not None
-            else [sys.executable, "-m", "core.server", "--listen", f"unix:{self.path}", *args]
-        )
-        self.proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=self._log,
-            env=env,
-            cwd=os.getcwd(),  # the clients send theirs: the same one lets the warm pool serve
-        )
-        if not wait_until(self._connectable, ready_timeout):
-            self.stop()
-            raise RuntimeError(f"server did not start: {self.log()}")
+        log_fd, self.log_path = tempfile.mkstemp(prefix="ghcshim-log-", dir="/tmp")
+        self._log = os.fdopen(log_fd, "wb")
+        try:
+            super().__init__(
+                *args,
+                start_timeout=ready_timeout,
+                stderr=self._log.fileno(),
+                python_args=("-c", script) if script is not None else None,
+            )
+        except ConnectionLostError:
+            text = self.log()
+            self._discard_log()
+            raise RuntimeError(f"server did not start: {text}") from None
 
     @property
-    def address(self) -> str:
-        return f"unix:{self.path}"
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def _connectable(self) -> bool:
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"server exited with {self.proc.returncode}: {self.log()}")
-        if not os.path.exists(self.path):
-            return False
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            try:
-                sock.connect(self.path)
-            except OSError:
-                return False
-        return True
+    def dir(self) -> str:
+        return self.directory
 
     def log(self) -> str:
         return Path(self.log_path).read_text(errors="replace")
@@ -220,16 +193,14 @@ class ServerProcess:
     def stop(self) -> None:
         """SIGTERM, then SIGKILL; kills any GHCi left behind (a failing test must not leak)."""
         left = self.children()
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        self.close()
         kill_leftovers(left)
+        self._discard_log()
+
+    def _discard_log(self) -> None:
         self._log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            os.unlink(self.log_path)
 
 
 # ---------------------------------------------------------------------- raw protocol
