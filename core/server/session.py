@@ -941,6 +941,10 @@ def _describe_exit(code: int | None) -> str:
             return f"killed by {signal.Signals(-code).name}"
         except ValueError:
             return f"killed by signal {-code}"
+    if code == 0:
+        # GHC 9.0.2 exits with status 0 when its external interpreter dies under it
+        # (segfault, exit, memory limit): "exit status 0" would read like a clean exit.
+        return "its interpreter process ended abruptly: a crash, a real exit or a memory limit"
     return f"exit status {code}"
 
 
