@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="default time limit per request, in seconds")
     serve.add_argument("--heap-mb", type=int, default=2048,
                        help="address-space limit of each session's interpreter (0: none)")
+    serve.add_argument("--cpu-seconds", type=int, default=0,
+                       help="CPU-time limit of each session's interpreter (0: none)")
     serve.add_argument("--idle-timeout", type=float, default=3600.0,
                        help="close sessions idle this many seconds (0: never)")
     serve.add_argument("--log-level", default=os.environ.get("GHC_SHIM_LOG_LEVEL", "WARNING"))
@@ -85,6 +87,7 @@ def _serve(args: argparse.Namespace) -> int:
         pool_size=args.pool,
         timeout=args.timeout,
         heap_mb=args.heap_mb or None,
+        cpu_seconds=args.cpu_seconds or None,
         idle_timeout=args.idle_timeout or None,
         token=token,
     )

@@ -161,3 +161,14 @@ def test_cli_repl_maps_commands_to_operations() -> None:
         "[1,2,3]", "map :: (a -> b) -> [a] -> [b]", "Maybe :: * -> *", "42",
     ]
     assert "owned" not in result.stdout and "unknown command" in result.stderr
+
+
+def test_cpu_limit_from_the_command_line() -> None:
+    from core.client import SessionDiedError
+
+    with ServerProcess("--pool", "0", "--cpu-seconds", "1") as server, \
+            connect(server.address) as client, client.open_session() as session:
+        # Without the limit this would end in a time-out exception after 60 s, not a death.
+        with pytest.raises(SessionDiedError):
+            session.exec_stmt("length [1..]", timeout=60)
+        assert session.eval("1 + 1 :: Int").value == 2  # restarted, with the same limit
