@@ -19,6 +19,14 @@ ghc --version >&2
 
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
-    "$PY" -m venv .venv
+    if ! "$PY" -m venv .venv 2>/dev/null; then
+        # Debian's python3 ships venv's pip bootstrap in a separate package.
+        rm -rf .venv
+        echo "setup: installing python3-venv" >&2
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq </dev/null
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv \
+            </dev/null >/dev/null
+        "$PY" -m venv .venv
+    fi
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]' </dev/null
