@@ -1,11 +1,11 @@
 """One real GHCi child process, driven over pipes.
 
 Responsible for: starting ``ghc --interactive`` with the external interpreter, framing each
-command's output by GHCi's own prompt, reading stdout and stderr concurrently (a full pipe
-never deadlocks us), feeding the statement's stdin, interrupting, and stopping the process
-group for good. Must not: interpret what the output *means* (diagnostics, exceptions, bound
-names are the session's business) or accept text that GHCi would run as a colon command —
-callers pass only text built by the server.
+command by GHCi's own prompt (``ghci_pipes`` reads the output up to it), feeding the
+statement's stdin, interrupting, and stopping the process group for good. Must not:
+interpret what the output *means* (diagnostics, exceptions, bound names are the session's
+business) or accept text that GHCi would run as a colon command — callers pass only text
+built by the server.
 
 How a command is framed (after ghcid, with GHCi's prompt instead of marker statements):
 the prompt is set to a random marker, so GHCi itself prints it when a command is finished.
@@ -26,9 +26,7 @@ cannot close GHCi's). When iserv dies GHC 9.0.2 exits too, so a death is one eve
 from __future__ import annotations
 
 import asyncio
-import codecs
 import contextlib
-import errno
 import logging
 import os
 import secrets
@@ -43,6 +41,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from core.server.ghci_pipes import CommandOutput, GhciPipes, OutputCallback
+
 __all__ = [
     "CommandOutput",
     "GhciConfig",
@@ -54,20 +54,12 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_READ_SIZE: Final = 1 << 16
-# Bytes of stderr always kept, even past the output limit: the exception or diagnostics
-# GHCi prints last must survive a flood of user output.
-_STDERR_TAIL: Final = 64 * 1024
-# Most bytes taken from one pipe per wake-up (what is left wakes the loop again).
-_STDOUT_BATCH: Final = 1 << 20
 # A SIGINT that reaches GHCi while it reads a command discards that line -- or, inside a
 # ``:{`` block, only the ``:{``, after which the block's lines run one by one as commands
 # (user text reaching GHCi as colon commands, statements half run, lost replies; seen under
 # repeated interrupts). GHCi reads a command within microseconds of its write: an interrupt
 # waits until the command has been written at least this long.
 _READ_GUARD: Final = 0.05
-
-OutputCallback = Callable[[str], None]
 
 
 class GhciStartError(Exception):
@@ -95,15 +87,6 @@ class GhciConfig:
     workdir: str | None = None  # the server's own files for this GHCi (stdin, values)
     cwd: str | None = None  # where GHCi and the user's code run (None: the server's)
     start_timeout: float = 60.0
-
-
-@dataclass(slots=True)
-class CommandOutput:
-    stdout: str
-    stderr: str
-    truncated: bool = False
-    stdout_bytes: int = 0
-    stderr_bytes: int = 0
 
 
 def find_ghc(explicit: str | None = None) -> str:
@@ -174,38 +157,6 @@ _RESET_STDIN: Final = (
 )
 
 
-class _Stream:
-    """Non-blocking reads of one pipe, accumulated until a command takes them."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-        self.eof = False
-        os.set_blocking(fd, False)
-
-    def read_available(self, limit: int | None = None) -> bytes:
-        # ``limit`` bounds one call: a child that writes as fast as we read would otherwise
-        # keep this loop going and make the server hold hundreds of MB at once (seen: +105 MB
-        # of server RSS while a session printed 200 MB under a 1 MB output quota).
-        chunks = []
-        size = 0
-        while limit is None or size < limit:
-            try:
-                data = os.read(self.fd, _READ_SIZE)
-            except BlockingIOError:
-                break
-            except OSError as exc:
-                if exc.errno == errno.EINTR:
-                    continue
-                self.eof = True
-                break
-            if not data:
-                self.eof = True
-                break
-            chunks.append(data)
-            size += len(data)
-        return b"".join(chunks)
-
-
 class GhciProcess:
     """A started GHCi. One command runs at a time (callers serialise; this is not locked)."""
 
@@ -227,12 +178,9 @@ class GhciProcess:
         assert proc.stdout is not None and proc.stderr is not None and proc.stdin is not None
         # Raw non-blocking fds rather than asyncio streams, so that "drain stderr now" is
         # exact (see the module docstring).
-        self._out = _Stream(proc.stdout.fileno())
-        self._err = _Stream(proc.stderr.fileno())
+        self._pipes = GhciPipes(proc.stdout.fileno(), proc.stderr.fileno())
         self._in_fd = proc.stdin.fileno()
         os.set_blocking(self._in_fd, False)
-        self._leftover_out = b""
-        self._leftover_err = b""
         self.ghc_version = ""
         self.commands_run = 0
         self._runs = 0  # run() calls started: a held-back SIGINT is for one run only
@@ -242,7 +190,6 @@ class GhciProcess:
         self._stdin_written = False  # the stdin file holds text or an advanced offset
         self._statements_ready = False
         self._killed = False
-        self._wake: asyncio.Event | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -296,7 +243,7 @@ class GhciProcess:
         except OSError as exc:
             os.close(stdin_fd)
             raise GhciStartError(f"cannot start {ghc}: {exc}") from exc
-        marker = f"#~GHCSHIM-{secrets.token_hex(12)}~#".encode()
+        marker = _new_marker()
         self = cls(proc, config, workdir, owns_workdir, stdin_fd, marker)
         try:
             # GHCi prints its prompt before reading each command: the first marker appears
@@ -309,7 +256,7 @@ class GhciProcess:
             if not tail:
                 # It may have died before reading anything: what it said is still in the pipe.
                 await self._wait_exit(2.0)
-                tail = self._err.read_available().decode("utf-8", "replace").strip()
+                tail = self._pipes.read_stderr_now().decode("utf-8", "replace").strip()
             await self.kill()
             raise GhciStartError(f"GHCi did not start ({ghc}): {exc} {tail}".strip()) from exc
         return self
@@ -329,7 +276,7 @@ class GhciProcess:
 
     @property
     def alive(self) -> bool:
-        return self._proc.poll() is None and not self._out.eof
+        return self._proc.poll() is None and not self._pipes.stdout_eof
 
     def interrupt(self) -> None:
         """SIGINT to the whole process group: GHCi and its interpreter both see it.
@@ -359,11 +306,8 @@ class GhciProcess:
         # Let a signal still in flight land while GHCi is idle, not while it reads the
         # next command (a SIGINT during the read would discard that line).
         await asyncio.sleep(0.05)
-        self._out.read_available()
-        self._err.read_available()
-        self._leftover_out = b""
-        self._leftover_err = b""
-        self._marker = f"#~GHCSHIM-{secrets.token_hex(12)}~#".encode()
+        self._pipes.discard_available()
+        self._marker = _new_marker()
         await self._write(f':set prompt "{self._marker.decode()}"\n')
         await self._collect(None, None, None)
 
@@ -384,16 +328,11 @@ class GhciProcess:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._proc.pid, signal.SIGKILL)
         self._killed = True
-        if self._wake is not None:
-            # A command is being collected: wake it so that it reports the death and
-            # closes the pipes itself (closing an fd under a registered reader would leave
-            # that reader waiting forever).
-            self._wake.set()
-        else:
-            self._close_pipes()
+        # Readers first: closing an fd under a registered reader would leave it waiting
+        # for ever. A command being collected returns and reports the death.
+        self._pipes.close()
+        self._close_pipes()
         if self._owns_workdir:
-
-
             shutil.rmtree(self.workdir, ignore_errors=True)
 
     # ------------------------------------------------------------------ commands
@@ -445,10 +384,12 @@ class GhciProcess:
         on_stdout: OutputCallback | None = None,
         on_stderr: OutputCallback | None = None,
         output_limit: int | None = None,
+        while_running: Callable[[], None] | None = None,
     ) -> CommandOutput:
         """Send one command (a statement, declarations or a colon command the server built)
         and collect its output up to the prompt.
 
+        ``while_running`` is called once the command is sent, before its output is awaited.
         ``line`` set: the text is sent as a ``:{``/``:}`` block whose first line GHC reports
         as ``line`` of ``source_file`` (a LINE pragma, as ``execLineNumber`` does in GHC).
 
@@ -473,10 +414,17 @@ class GhciProcess:
         self._payload_at = time.monotonic()
         self.commands_run += 1
         try:
+            if while_running is not None:
+                # GHCi works on the command now, on another CPU: work done here is off the
+                # request's critical path.
+                while_running()
             return await self._collect(on_stdout, on_stderr, output_limit)
         finally:
-            with contextlib.suppress(OSError):
-                self._stdin_dirty = os.lseek(self._stdin_fd, 0, os.SEEK_CUR) > 0
+            # Reading an empty file leaves the offset at 0: only a statement that was
+            # given stdin text can have moved it.
+            if self._stdin_written:
+                with contextlib.suppress(OSError):
+                    self._stdin_dirty = os.lseek(self._stdin_fd, 0, os.SEEK_CUR) > 0
 
     def _close_pipes(self) -> None:
         for pipe in (self._proc.stdin, self._proc.stdout, self._proc.stderr):
@@ -525,104 +473,24 @@ class GhciProcess:
         on_stderr: OutputCallback | None,
         output_limit: int | None,
     ) -> CommandOutput:
-        loop = asyncio.get_running_loop()
-        marker = self._marker
-        keep = len(marker) - 1
-        out_dec = codecs.getincrementaldecoder("utf-8")("replace")
-        err_dec = codecs.getincrementaldecoder("utf-8")("replace")
-        result = CommandOutput("", "")
-        out_parts: list[str] = []
-        err_parts: list[str] = []
-        err_tail = bytearray()
-        pending_out = self._leftover_out
-        self._leftover_out = b""
-        first_err = self._leftover_err
-        self._leftover_err = b""
-        limit = output_limit if output_limit is not None else 1 << 62
-        used = 0
-
-        def take_err(data: bytes) -> None:
-            nonlocal used
-            if not data:
-                return
-            result.stderr_bytes += len(data)
-            err_tail.extend(data)
-            if len(err_tail) > _STDERR_TAIL:
-                del err_tail[: len(err_tail) - _STDERR_TAIL]
-            if used + len(data) > limit:
-                result.truncated = True
-                return
-            used += len(data)
-            text = err_dec.decode(data)
-            err_parts.append(text)
-            if on_stderr is not None and text:
-                on_stderr(text)
-
-        def take_out(data: bytes) -> None:
-            nonlocal used
-            if not data:
-                return
-            result.stdout_bytes += len(data)
-            if used + len(data) > limit:
-                result.truncated = True
-                data = data[: max(0, limit - used)]
-            used += len(data)
-            text = out_dec.decode(data)
-            out_parts.append(text)
-            if on_stdout is not None and text:
-                on_stdout(text)
-
-        take_err(first_err)
         if self._killed:
             raise GhciDiedError("GHCi was killed", returncode=self.returncode, stderr_tail="")
-        wake = self._wake = asyncio.Event()
-        loop.add_reader(self._out.fd, wake.set)
-        loop.add_reader(self._err.fd, wake.set)
-        try:
-            while True:
-                take_err(self._err.read_available(_STDOUT_BATCH))
-                pending_out += self._out.read_available(_STDOUT_BATCH)
-                index = pending_out.find(marker)
-                if index >= 0:
-                    take_out(pending_out[:index])
-                    self._leftover_out = pending_out[index + len(marker) :]
-                    # Everything GHCi wrote to stderr for this command precedes the prompt.
-                    take_err(self._err.read_available())
-                    break
-                # Hold back what could be the start of a marker split across reads.
-                if len(pending_out) > keep:
-                    cut = len(pending_out) - keep
-                    take_out(pending_out[:cut])
-                    pending_out = pending_out[cut:]
-                if self._out.eof or self.killed:
-                    if not self.killed:
-                        take_err(self._err.read_available())
-                    await self._wait_exit(2.0)
-                    raise GhciDiedError(
-                        f"GHCi exited (status {self.returncode})",
-                        returncode=self.returncode,
-                        stderr_tail=err_tail.decode("utf-8", "replace"),
-                    )
-                wake.clear()
-                await wake.wait()
-        finally:
-            self._wake = None
-            with contextlib.suppress(Exception):
-                loop.remove_reader(self._out.fd)
-            with contextlib.suppress(Exception):
-                loop.remove_reader(self._err.fd)
-            if self.killed:
-                self._close_pipes()
-        out_parts.append(out_dec.decode(b"", final=True))
-        err_parts.append(err_dec.decode(b"", final=True))
-        result.stdout = "".join(out_parts)
-        result.stderr = "".join(err_parts)
-        if result.truncated:
-            # The last part of stderr (where GHCi reports the exception) must survive.
-            tail = err_tail.decode("utf-8", "replace")
-            if not result.stderr.endswith(tail):
-                result.stderr = result.stderr + tail
-        return result
+        output = await self._pipes.collect(self._marker, on_stdout, on_stderr, output_limit)
+        if output.ended:
+            await self._wait_exit(2.0)
+            raise GhciDiedError(
+                f"GHCi exited (status {self.returncode})",
+                returncode=self.returncode,
+                stderr_tail=output.stderr_tail,
+            )
+        return output
+
+
+def _new_marker() -> bytes:
+    # 64 random bits: user output never contains it by chance, and user code cannot know it.
+    # Short, because GHCi writes its prompt one character per system call, and each call
+    # may wake the server once more (bench/PROFILE.md F1).
+    return f"#~{secrets.token_hex(8)}~#".encode()
 
 
 def _die_with_parent() -> None:

@@ -13,6 +13,7 @@ cannot understand is passed on to GHC, which produces the authoritative error.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
@@ -263,11 +264,16 @@ class _LayoutBuilder:
         self.current().append(tok)
 
 
-def _analysis_tokens(text: str) -> list[Token]:
+@functools.lru_cache(maxsize=4)
+def _analysis_tokens(text: str) -> tuple[Token, ...]:
     """Tokens relevant to classification: pragmas other than declaration pragmas behave like
     comments at the prompt (GHCi 9.0.2 silently ignores `{-# LANGUAGE X #-}` typed there, and
-    `{-# SCC "a" #-} 1` prints 1)."""
-    return [t for t in tokenize(text) if t.kind != "pragma" or _is_declaration_pragma(t)]
+    `{-# SCC "a" #-} 1` prints 1).
+
+    Cached for the last few texts: a request analyses its text more than once (``classify``,
+    then ``bound_names`` or ``declared_names``), and lexing is most of the cost. Tokens
+    are immutable."""
+    return tuple(t for t in tokenize(text) if t.kind != "pragma" or _is_declaration_pragma(t))
 
 
 def layout(text: str, *, statement: bool) -> Block:

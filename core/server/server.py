@@ -1,17 +1,18 @@
 """The server: connections, the warm pool, session ownership and request dispatch.
 
-Responsible for: serving any number of connections over asyncio streams, one task per
+Responsible for: serving any number of connections (``Link``), one task per
 request (sessions run in parallel; requests of one session run one at a time, in order;
 ``interrupt`` never queues), mapping every failure to exactly one error reply, and stopping
 every GHCi it started. Must not: parse bytes (``core.protocol`` does) or GHCi output
 (``session`` and its parsers do).
 
 It is a library object first: ``Server(config)`` can be hosted by any asyncio program and
-fed connections with ``serve_connection``; ``core.server.transport`` adds listeners and the
-command line. Errors are caught in three tiers (pygls's pattern): a ``RequestError`` becomes
-its own code, a ``ValidationError`` while building a reply becomes ``internal`` with the
-problems listed, anything else becomes ``internal`` and is logged with its traceback — the
-connection and the server carry on in every case.
+fed connections with ``serve_connection`` (asyncio streams), ``serve_stream`` (a read
+coroutine) or ``open_link`` (bytes from a protocol callback); ``core.server.transport`` adds
+listeners and the command line. Errors are caught in three tiers (pygls's pattern): a
+``RequestError`` becomes its own code, a ``ValidationError`` while building a reply becomes
+``internal`` with the problems listed, anything else becomes ``internal`` and is logged with
+its traceback — the connection and the server carry on in every case.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Final, Literal, assert_never
+from typing import Any, Final, Literal, assert_never
 
 from pydantic import ValidationError
 
@@ -43,12 +44,16 @@ from core.protocol.framing import DEFAULT_MAX_FRAME
 from core.server.ghci_process import GhciConfig, GhciProcess, GhciStartError, find_ghc
 from core.server.session import _FORBIDDEN_FLAGS, Emit, Session, SessionLimits
 
-__all__ = ["Server", "ServerConfig"]
+__all__ = ["Link", "Server", "ServerConfig"]
 
 log = logging.getLogger(__name__)
 
 # Output travels in pieces no larger than this, so one huge write never needs one huge frame.
 _OUTPUT_CHUNK: Final = 256 * 1024
+# How long, and up to how many bytes, streamed output waits to leave with what follows it
+# (usually the request's final reply). Far below what a person or a progress bar notices.
+_HOLD_SECONDS: Final = 0.005
+_HOLD_BYTES: Final = 256 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +92,7 @@ class Server:
         self._owners: dict[str, _Client] = {}
         self._pool: list[GhciProcess] = []
         self._pool_filling: asyncio.Task[None] | None = None
-        self._background: set[asyncio.Task[object]] = set()
+        self._background: set[asyncio.Future[Any]] = set()
         self._idle_task: asyncio.Task[None] | None = None
         self.ghc = ""
         self.ghc_version = ""
@@ -130,6 +135,12 @@ class Server:
             *(s.close() for s in sessions), *(g.kill() for g in pool + dropping),
             return_exceptions=True,
         )
+
+    def track(self, task: asyncio.Future[Any]) -> None:
+        """Keep a reference to a background task until it ends (asyncio keeps only weak
+        ones)."""
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _ghci_config(self, flags: tuple[str, ...], libdir: str | None = None,
                      heap_mb: int | None = None, cwd: str | None = None) -> GhciConfig:
@@ -176,94 +187,35 @@ class Server:
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         """Serve one connection until the peer closes it; its sessions close with it."""
-
-        loop = asyncio.get_running_loop()
-        pending: list[bytes] = []
-
-        def flush() -> None:
-            data = b"".join(pending)
-            pending.clear()
-            if data and not writer.is_closing():
-                writer.write(data)
-
-        def write(data: bytes) -> None:
-            # Frames written in one turn of the event loop leave in one system call: a
-            # statement's output and its final reply usually reach the client together,
-            # waking it once instead of once per frame.
-            if not pending:
-                loop.call_soon(flush)
-            pending.append(data)
-
         try:
-            await self.serve_stream(reader.read, write)
-            flush()
+            await self.serve_stream(reader.read, writer.write, writer.is_closing)
         finally:
             with contextlib.suppress(Exception):
                 writer.close()
 
     async def serve_stream(
-        self, read: Callable[[int], Awaitable[bytes]], write: Writer
+        self,
+        read: Callable[[int], Awaitable[bytes]],
+        write: Writer,
+        is_closing: Callable[[], bool] = lambda: False,
     ) -> None:
         """Serve one connection given as a read coroutine and a write function."""
-        conn = ServerConnection(
-            server_version=__version__,
-            ghc_version=self.ghc_version,
-            token=self.config.token,
-            max_frame=self.config.max_frame,
-        )
-        client = _Client(name=secrets.token_hex(4))
-        tasks: set[asyncio.Task[None]] = set()
+        link = self.open_link(write, is_closing)
         try:
             while True:
                 try:
                     data = await read(1 << 16)
                 except (ConnectionError, OSError):
                     data = b""
-                conn.receive_data(data)
-                if not self._drain_events(conn, client, write, tasks):
-                    return
-                if not data:
+                if not link.feed(data) or not data:
                     return
         finally:
-            for session in list(client.sessions.values()):
-                session.interrupt()
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await asyncio.gather(
-                *(self._drop_session(s) for s in list(client.sessions.values())),
-                return_exceptions=True,
-            )
+            await link.finish()
 
-    def _drain_events(
-        self,
-        conn: ServerConnection,
-        client: _Client,
-        write: Writer,
-        tasks: set[asyncio.Task[None]],
-    ) -> bool:
-        while True:
-            event = conn.next_event()
-            if event is NEED_DATA:
-                return True
-            if event is END_OF_STREAM:
-                return False
-            if isinstance(event, RequestRejected):
-                write(event.data)
-                if event.close:
-                    return False
-                continue
-            request: m.Request = event  # type: ignore[assignment]
-            if isinstance(request, m.Hello):
-                write(conn.welcome(request))
-                continue
-            if isinstance(request, m.Interrupt):
-                # Interrupts are answered at once, never queued behind the session's lock.
-                self._reply(conn, write, request.id, self._interrupt(client, request))
-                continue
-            task = asyncio.create_task(self._run(conn, client, request, write))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
+    def open_link(self, write: Writer, is_closing: Callable[[], bool] = lambda: False) -> Link:
+        """A new connection whose bytes the caller feeds (``Link.feed``), for transports
+        built on ``asyncio.Protocol``; ``Link.finish`` when it ends."""
+        return Link(self, write, is_closing)
 
     def _interrupt(self, client: _Client, request: m.Interrupt) -> m.Reply | RequestError:
         session = client.sessions.get(request.session)
@@ -272,19 +224,18 @@ class Server:
         session.interrupt()
         return m.Done(id=request.id)
 
-    async def _run(
-        self, conn: ServerConnection, client: _Client, request: m.Request, write: Writer
-    ) -> None:
+    async def _run(self, link: Link, request: m.Request) -> None:
         rid = request.id
+        conn = link.conn
 
         def emit(stream: Literal["stdout", "stderr"], text: str) -> None:
             for start in range(0, len(text), _OUTPUT_CHUNK):
                 piece = text[start : start + _OUTPUT_CHUNK]
                 if rid in conn.pending:
-                    write(conn.send(m.Output(id=rid, stream=stream, text=piece)))
+                    link.write(conn.send(m.Output(id=rid, stream=stream, text=piece)))
 
         try:
-            result: m.Reply | RequestError = await self._dispatch(client, request, emit)
+            result: m.Reply | RequestError = await self._dispatch(link.client, request, emit)
         except RequestError as exc:
             result = exc
         except asyncio.CancelledError:
@@ -301,22 +252,7 @@ class Server:
         except Exception as exc:
             log.exception("internal error serving %s", request.op)
             result = InternalServerError(f"internal server error: {type(exc).__name__}: {exc}")
-        self._reply(conn, write, rid, result)
-
-    def _reply(
-        self, conn: ServerConnection, write: Writer, rid: int, result: m.Reply | RequestError
-    ) -> None:
-        if rid not in conn.pending:
-            return
-        if isinstance(result, RequestError):
-            result = _error_reply(rid, result)
-        try:
-            data = conn.send(result)
-        except ValueError as exc:  # larger than a frame may be
-            data = conn.send(
-                m.Error(id=rid, code="output_limit", message=f"reply too large to send: {exc}")
-            )
-        write(data)
+        link.reply(rid, result)
 
     # ------------------------------------------------------------------ dispatch
 
@@ -328,9 +264,7 @@ class Server:
                 session = self._session(client, request.session)
                 # The reply does not wait for GHCi to exit (~50 ms): the session is gone for
                 # the client at once, and server close() still stops it if this task cannot.
-                task = asyncio.create_task(self._drop_session(session))
-                self._background.add(task)
-                task.add_done_callback(self._background.discard)
+                self.track(asyncio.create_task(self._drop_session(session)))
                 return m.Done(id=request.id)
             case m.ListSessions():
                 now = time.monotonic()
@@ -531,3 +465,116 @@ def _error_reply(rid: int, exc: RequestError) -> m.Error:
             output=details.output,
         ),
     )
+
+
+class Link:
+    """One client connection: its protocol state, its sessions and its requests in flight.
+
+    Bytes come in through ``feed`` (from a protocol callback or a read loop); each request
+    becomes a task of the server, except ``hello`` and ``interrupt``, answered at once.
+    Frames go out through the transport's write function. Frames produced while a request
+    runs (its output) are held for up to ``_HOLD_SECONDS`` or ``_HOLD_BYTES``, so that a
+    short statement's output and its final reply leave in one system call and wake the
+    client once (GHCi prints the value, then exchanges messages with its interpreter, then
+    writes its prompt: the reply follows the output by a few event-loop turns, not one).
+    A final reply is written at once, with whatever is held.
+    """
+
+    def __init__(self, server: Server, write: Writer, is_closing: Callable[[], bool]) -> None:
+        self.server = server
+        self.conn = ServerConnection(
+            server_version=__version__,
+            ghc_version=server.ghc_version,
+            token=server.config.token,
+            max_frame=server.config.max_frame,
+        )
+        self.client = _Client(name=secrets.token_hex(4))
+        self.tasks: set[asyncio.Task[None]] = set()
+        self._write = write
+        self._is_closing = is_closing
+        self._held: list[bytes] = []
+        self._held_bytes = 0
+        self._flush_timer: asyncio.TimerHandle | None = None
+
+    def write(self, data: bytes) -> None:
+        """Send a frame that is not a final reply (held briefly, see the class)."""
+        self._held.append(data)
+        self._held_bytes += len(data)
+        if self._held_bytes >= _HOLD_BYTES:
+            self._flush()
+        elif self._flush_timer is None:
+            self._flush_timer = asyncio.get_running_loop().call_later(_HOLD_SECONDS, self._flush)
+
+    def write_final(self, data: bytes) -> None:
+        self._held.append(data)
+        self._flush()
+
+    def _flush(self) -> None:
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        if not self._held:
+            return
+        data = self._held[0] if len(self._held) == 1 else b"".join(self._held)
+        self._held.clear()
+        self._held_bytes = 0
+        if not self._is_closing():
+            self._write(data)
+
+    def reply(self, rid: int, result: m.Reply | RequestError) -> None:
+        """Send the final reply of request ``rid`` (once; nothing if it was abandoned)."""
+        conn = self.conn
+        if rid not in conn.pending:
+            return
+        if isinstance(result, RequestError):
+            result = _error_reply(rid, result)
+        try:
+            data = conn.send(result)
+        except ValueError as exc:  # larger than a frame may be
+            data = conn.send(
+                m.Error(id=rid, code="output_limit", message=f"reply too large to send: {exc}")
+            )
+        self.write_final(data)
+
+    def feed(self, data: bytes) -> bool:
+        """Take bytes from the peer (``b""``: end of stream); False once the connection
+        must close."""
+        conn = self.conn
+        conn.receive_data(data)
+        while True:
+            event = conn.next_event()
+            if event is NEED_DATA:
+                return True
+            if event is END_OF_STREAM:
+                return False
+            if isinstance(event, RequestRejected):
+                self.write_final(event.data)
+                if event.close:
+                    return False
+                continue
+            request: m.Request = event  # type: ignore[assignment]
+            if isinstance(request, m.Hello):
+                self.write_final(conn.welcome(request))
+                continue
+            if isinstance(request, m.Interrupt):
+                # Interrupts are answered at once, never queued behind the session's lock.
+                self.reply(request.id, self.server._interrupt(self.client, request))
+                continue
+            task = asyncio.create_task(self.server._run(self, request))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+    async def finish(self) -> None:
+        """The connection ended: stop its requests and close its sessions."""
+        self._flush()
+        server = self.server
+        sessions = list(self.client.sessions.values())
+        for session in sessions:
+            session.interrupt()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await asyncio.gather(
+            *(server._drop_session(s) for s in list(self.client.sessions.values())),
+            return_exceptions=True,
+        )

@@ -168,6 +168,7 @@ class Session:
         on_stdout: Callable[[str], None] | None = None,
         on_stderr: Callable[[str], None] | None = None,
         declarations: bool = False,
+        while_running: Callable[[], None] | None = None,
     ) -> tuple[CommandOutput, Literal["interrupt", "timeout"] | None]:
         """Run one command under the time limit; recover from a dead GHCi.
 
@@ -198,6 +199,7 @@ class Session:
                 on_stdout=on_stdout,
                 on_stderr=on_stderr,
                 output_limit=self.limits.output_limit,
+                while_running=while_running,
             )
         except GhciDiedError as exc:
             # The request is no longer interruptible: an interrupt or this time limit
@@ -359,6 +361,7 @@ class Session:
             saw_stdout = True
             emit("stdout", text)
 
+        names: list[str] = []
         output, reason = await self._command(
             req.stmt,
             timeout=req.timeout,
@@ -367,6 +370,7 @@ class Session:
             stdin=req.stdin,
             on_stdout=on_stdout,
             on_stderr=streamer.feed,
+            while_running=lambda: names.extend(bound_names(req.stmt)),
         )
         diagnostics, rest = _leading_diagnostics(output.stderr)
         errors = [d for d in diagnostics if d.severity == "error"]
@@ -390,7 +394,6 @@ class Session:
                 truncated=output.truncated,
                 warnings=warnings,
             )
-        names = bound_names(req.stmt)
         self._note_bindings(names)
         stripped = req.stmt.lstrip()
         if stripped.startswith("let") and "<-" not in stripped.split("\n", 1)[0]:

@@ -15,12 +15,14 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
+from typing import cast
 
 from core.protocol.addresses import Address, parse_address
 from core.server.ghci_process import GhciStartError
-from core.server.server import Server, ServerConfig
+from core.server.server import Link, Server, ServerConfig
 
-__all__ = ["parse_listen", "serve", "serve_forever"]
+__all__ = ["event_loop_factory", "parse_listen", "serve", "serve_forever"]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,51 @@ def parse_listen(text: str) -> Address:
     if address.kind == "embedded":
         raise ValueError("'embedded' is a client address; the server listens on stdio")
     return address
+
+
+class _LinkProtocol(asyncio.Protocol):
+    """Feeds one connection's bytes to the server straight from the transport's callback
+    (no stream reader and no read task between them: a request costs one callback)."""
+
+    def __init__(self, server: Server, write_transport: asyncio.WriteTransport | None = None,
+                 ) -> None:
+        self._server = server
+        self._write_transport = write_transport
+        self._transport: asyncio.BaseTransport | None = None
+        self._link: Link | None = None
+        self.finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport
+        # Not an isinstance check: uvloop's transports do not derive from asyncio's classes.
+        out = cast(asyncio.WriteTransport, self._write_transport or transport)
+        self._link = self._server.open_link(out.write, out.is_closing)
+
+    def data_received(self, data: bytes) -> None:
+        if self._link is not None and not self._link.feed(data):
+            self._close()
+
+    def eof_received(self) -> bool:
+        if self._link is not None:
+            self._link.feed(b"")
+        self._close()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        link, self._link = self._link, None
+        if link is None:
+            return
+        task = asyncio.ensure_future(link.finish())
+        task.add_done_callback(self._finished)
+        self._server.track(task)
+
+    def _finished(self, _task: asyncio.Future[None]) -> None:
+        if not self.finished.done():
+            self.finished.set_result(None)
+
+    def _close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
 
 
 def _is_loopback(host: str) -> bool:
@@ -71,14 +118,16 @@ async def serve(
                 os.unlink(address.path)
             old = os.umask(0o177)  # the socket is created 0600: only its owner may connect
             try:
-                listener = await asyncio.start_unix_server(server.serve_connection, address.path)
+                listener = await asyncio.get_running_loop().create_unix_server(
+                    lambda: _LinkProtocol(server), address.path
+                )
             finally:
                 os.umask(old)
             os.chmod(address.path, 0o600)
             where = f"unix:{address.path}"
         else:
-            listener = await asyncio.start_server(
-                server.serve_connection, address.host, address.port
+            listener = await asyncio.get_running_loop().create_server(
+                lambda: _LinkProtocol(server), address.host, address.port
             )
             sock = listener.sockets[0]
             host, port = sock.getsockname()[:2]
@@ -97,17 +146,36 @@ async def serve(
 
 async def _serve_stdio(server: Server, ready: asyncio.Future[str] | None) -> None:
     loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=1 << 20)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     # The protocol owns fd 1; nothing else may write there (logging goes to stderr).
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=0)
     with contextlib.suppress(OSError):
         os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    transport, protocol = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin, out)
-    writer = asyncio.StreamWriter(transport, protocol, reader, loop)
+    write_transport, _ = await loop.connect_write_pipe(asyncio.Protocol, out)
+    protocol = _LinkProtocol(server, write_transport)
+    read_transport, _ = await loop.connect_read_pipe(lambda: protocol, sys.stdin)
     if ready is not None and not ready.done():
         ready.set_result("stdio")
-    await server.serve_connection(reader, writer)
+    try:
+        await protocol.finished
+    finally:
+        read_transport.close()
+        write_transport.close()
+
+
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
+    """The event loop the command-line server runs on: uvloop's where it is installed.
+
+    Why: the server's own cost per request is almost all event-loop work (socket and pipe
+    callbacks, timers, task steps); libuv's loop does it in C and cut the server's CPU per
+    trivial statement by a sixth (bench/PROFILE.md). Everything here uses only the
+    portable ``asyncio`` API, so the standard loop works the same (in-process embedders
+    and the tests' own loops use it).
+    """
+    try:
+        import uvloop
+    except ImportError:  # a platform without wheels: the standard loop
+        return asyncio.new_event_loop
+    return uvloop.new_event_loop
 
 
 def serve_forever(config: ServerConfig, address: Address) -> int:
@@ -125,7 +193,8 @@ def serve_forever(config: ServerConfig, address: Address) -> int:
             await serve(server, address)
 
     try:
-        asyncio.run(main())
+        with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+            runner.run(main())
     except ValueError as exc:
         print(f"ghc-shim serve: {exc}", file=sys.stderr)
         return 2

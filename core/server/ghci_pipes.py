@@ -1,0 +1,380 @@
+"""GHCi's stdout and stderr, read from event-loop callbacks and cut into commands.
+
+Responsible for: reading both pipes of one GHCi without ever blocking (a full pipe never
+deadlocks GHCi or the server), finding the end of a command (GHCi's prompt, a marker the
+caller chose), applying the output limit, streaming output to the caller's callbacks, and
+noticing end of file. Must not: start, signal or write to the process, or interpret the
+output (``GhciProcess`` and the session do).
+
+Why callbacks and not a task that wakes per chunk: GHCi's stdout is unbuffered, so it
+writes its prompt one character per ``write(2)``. A reader that resumes a coroutine for
+every chunk pays a task step and two event-loop turns each time (5–13 times per ``1 + 1``,
+bench/PROFILE.md F1). Here each chunk costs one short callback; the waiting command is
+resumed once, when the whole marker (or end of file) has arrived. Stderr is read when its
+own descriptor is ready, and drained once more when the marker arrives: GHCi writes a
+command's diagnostics before it prints the prompt, so at that moment the rest of them is
+already in the pipe.
+
+The readers stay registered for the process's life (no ``epoll_ctl`` pair per command).
+What GHCi writes between commands (output of a thread the user forked, the extra prompt
+after an interrupt) is kept for the next command, up to a bound; past it reading pauses and
+the pipe fills, as if nobody were reading.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import errno
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+__all__ = ["CommandOutput", "GhciPipes", "OutputCallback"]
+
+_READ_SIZE: Final = 1 << 16
+# Most bytes taken from one pipe per callback (what is left runs the callback again).
+_BATCH: Final = 1 << 20
+# Bytes of stderr always kept, even past the output limit: the exception or diagnostics
+# GHCi prints last must survive a flood of user output.
+_STDERR_TAIL: Final = 64 * 1024
+# Output kept while no command is collecting; past it the pipe is left to fill.
+_IDLE_LIMIT: Final = 1 << 20
+
+OutputCallback = Callable[[str], None]
+
+
+@dataclass(slots=True)
+class CommandOutput:
+    """What one command wrote. ``ended``: the pipes closed (or were closed) before the
+    marker arrived; ``stderr_tail`` is then the last of stderr, for the death report."""
+
+    stdout: str
+    stderr: str
+    truncated: bool = False
+    stdout_bytes: int = 0
+    stderr_bytes: int = 0
+    ended: bool = False
+    stderr_tail: str = ""
+
+
+class _Stream:
+    """Non-blocking reads of one pipe."""
+
+    __slots__ = ("eof", "fd")
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.eof = False
+        os.set_blocking(fd, False)
+
+    def read(self, limit: int | None = _BATCH) -> bytes:
+        # A pipe that returned less than asked for is empty: no extra read that would
+        # only fail with EAGAIN. ``limit`` bounds one call: a child that writes as fast as
+        # we read would otherwise keep us here and make the server hold hundreds of MB at
+        # once (seen: +105 MB of server RSS while a session printed 200 MB under a 1 MB
+        # output quota).
+        chunks: list[bytes] = []
+        size = 0
+        while limit is None or size < limit:
+            try:
+                data = os.read(self.fd, _READ_SIZE)
+            except BlockingIOError:
+                break
+            except OSError as exc:
+                if exc.errno == errno.EINTR:
+                    continue
+                self.eof = True
+                break
+            if not data:
+                self.eof = True
+                break
+            chunks.append(data)
+            size += len(data)
+            if len(data) < _READ_SIZE:
+                break
+        if len(chunks) == 1:
+            return chunks[0]
+        return b"".join(chunks)
+
+    def drain(self) -> bytes:
+        """Everything in the pipe now (until it would block, or end of file)."""
+        chunks = []
+        while not self.eof:
+            data = self.read(None)
+            if not data:
+                break
+            chunks.append(data)
+        return b"".join(chunks)
+
+
+class _Collection:
+    """One command's output while it arrives."""
+
+    __slots__ = (
+        "_err_dec", "_err_parts", "_err_tail", "_held", "_limit", "_marker", "_on_stderr",
+        "_on_stdout", "_out_dec", "_out_parts", "_used", "future", "result",
+    )
+
+    def __init__(
+        self,
+        marker: bytes,
+        on_stdout: OutputCallback | None,
+        on_stderr: OutputCallback | None,
+        output_limit: int | None,
+        future: asyncio.Future[bool],
+    ) -> None:
+        self._marker = marker
+        self._on_stdout = on_stdout
+        self._on_stderr = on_stderr
+        self._limit = output_limit if output_limit is not None else 1 << 62
+        self._used = 0
+        self._out_dec = codecs.getincrementaldecoder("utf-8")("replace")
+        self._err_dec = codecs.getincrementaldecoder("utf-8")("replace")
+        self._out_parts: list[str] = []
+        self._err_parts: list[str] = []
+        self._err_tail = bytearray()
+        self._held = b""  # stdout that could be the start of a marker split across reads
+        self.future = future
+        self.result = CommandOutput("", "")
+
+    @property
+    def held(self) -> bytes:
+        return self._held
+
+    def feed_out(self, data: bytes) -> bytes | None:
+        """Take stdout; return what follows the marker once it has arrived, else None."""
+        pending = self._held + data if self._held else data
+        index = pending.find(self._marker)
+        if index >= 0:
+            self._held = b""
+            self._take_out(pending[:index])
+            return pending[index + len(self._marker) :]
+        # Hold back only what could be the start of the marker, so that output is passed
+        # on as soon as it arrives (not held until enough further bytes have come).
+        cut = len(pending) - _marker_prefix_at_end(pending, self._marker)
+        if cut:
+            self._take_out(pending[:cut])
+        self._held = pending[cut:]
+        return None
+
+    def _take_out(self, data: bytes) -> None:
+        if not data:
+            return
+        result = self.result
+        result.stdout_bytes += len(data)
+        if self._used + len(data) > self._limit:
+            result.truncated = True
+            data = data[: max(0, self._limit - self._used)]
+        self._used += len(data)
+        text = self._out_dec.decode(data)
+        self._out_parts.append(text)
+        if self._on_stdout is not None and text:
+            self._on_stdout(text)
+
+    def feed_err(self, data: bytes) -> None:
+        if not data:
+            return
+        result = self.result
+        result.stderr_bytes += len(data)
+        tail = self._err_tail
+        tail.extend(data)
+        if len(tail) > _STDERR_TAIL:
+            del tail[: len(tail) - _STDERR_TAIL]
+        if self._used + len(data) > self._limit:
+            result.truncated = True
+            return
+        self._used += len(data)
+        text = self._err_dec.decode(data)
+        self._err_parts.append(text)
+        if self._on_stderr is not None and text:
+            self._on_stderr(text)
+
+    def finish(self, *, ended: bool) -> CommandOutput:
+        result = self.result
+        self._out_parts.append(self._out_dec.decode(b"", final=True))
+        self._err_parts.append(self._err_dec.decode(b"", final=True))
+        result.stdout = "".join(self._out_parts)
+        result.stderr = "".join(self._err_parts)
+        tail = self._err_tail.decode("utf-8", "replace")
+        if result.truncated and not result.stderr.endswith(tail):
+            # The last part of stderr (where GHCi reports the exception) must survive.
+            result.stderr += tail
+        result.ended = ended
+        if ended:
+            result.stderr_tail = tail
+        return result
+
+
+def _marker_prefix_at_end(data: bytes, marker: bytes) -> int:
+    """Length of the longest proper prefix of ``marker`` that ``data`` ends with."""
+    first = marker[:1]
+    index = data.find(first, max(0, len(data) - len(marker) + 1))
+    while index >= 0:
+        if marker.startswith(data[index:]):
+            return len(data) - index
+        index = data.find(first, index + 1)
+    return 0
+
+
+class GhciPipes:
+    """The two output pipes of one GHCi; one command collects at a time."""
+
+    def __init__(self, stdout_fd: int, stderr_fd: int) -> None:
+        self._out = _Stream(stdout_fd)
+        self._err = _Stream(stderr_fd)
+        self._idle_out = bytearray()
+        self._idle_err = bytearray()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._watching_out = False
+        self._watching_err = False
+        self._current: _Collection | None = None
+        self._closed = False
+
+    @property
+    def stdout_eof(self) -> bool:
+        return self._out.eof
+
+    async def collect(
+        self,
+        marker: bytes,
+        on_stdout: OutputCallback | None = None,
+        on_stderr: OutputCallback | None = None,
+        output_limit: int | None = None,
+    ) -> CommandOutput:
+        """Wait for everything up to ``marker`` on stdout; the output callbacks run as it
+        arrives. Returns with ``ended`` set if the pipes closed first; exceptions raised by
+        a callback propagate here."""
+        assert self._current is None, "one command collects at a time"
+        loop = asyncio.get_running_loop()
+        current = _Collection(marker, on_stdout, on_stderr, output_limit, loop.create_future())
+        if self._closed:
+            return current.finish(ended=True)
+        self._current = current
+        try:
+            if self._idle_err:
+                data = bytes(self._idle_err)
+                self._idle_err.clear()
+                current.feed_err(data)
+            if self._idle_out:
+                data = bytes(self._idle_out)
+                self._idle_out.clear()
+                self._take_stdout(current, data)
+            if not current.future.done():
+                if self._out.eof:
+                    self._end(current)
+                else:
+                    self._watch(loop)
+            await current.future
+        except BaseException:
+            if self._current is current:
+                self._current = None
+                # A possible start of the marker stays for whoever reads next.
+                self._idle_out[:0] = current.held
+            raise
+        return current.finish(ended=current.future.result())
+
+    def discard_available(self) -> None:
+        """Drop whatever GHCi has written so far (before a resync)."""
+        self._out.drain()
+        self._err.drain()
+        self._idle_out.clear()
+        self._idle_err.clear()
+
+    def read_stderr_now(self) -> bytes:
+        """What is in the stderr pipe now (for a start-up failure report)."""
+        return bytes(self._idle_err) + self._err.drain()
+
+    def close(self) -> None:
+        """Stop reading for good (before the pipes are closed); a collecting command
+        returns with ``ended`` set."""
+        self._closed = True
+        self._unwatch_out()
+        self._unwatch_err()
+        current, self._current = self._current, None
+        if current is not None and not current.future.done():
+            current.future.set_result(True)
+
+    # ------------------------------------------------------------------ callbacks
+
+    def _watch(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._loop is not loop:
+            # A process outlives one event loop only in tests that run several loops in
+            # turn; the old loop's registrations went with it.
+            self._loop = loop
+            self._watching_out = self._watching_err = False
+        if not self._watching_out and not self._out.eof:
+            loop.add_reader(self._out.fd, self._stdout_ready)
+            self._watching_out = True
+        if not self._watching_err and not self._err.eof:
+            loop.add_reader(self._err.fd, self._stderr_ready)
+            self._watching_err = True
+
+    def _unwatch_out(self) -> None:
+        if self._watching_out and self._loop is not None:
+            self._watching_out = False
+            if not self._loop.is_closed():
+                self._loop.remove_reader(self._out.fd)
+
+    def _unwatch_err(self) -> None:
+        if self._watching_err and self._loop is not None:
+            self._watching_err = False
+            if not self._loop.is_closed():
+                self._loop.remove_reader(self._err.fd)
+
+    def _stdout_ready(self) -> None:
+        data = self._out.read()
+        if self._out.eof:
+            self._unwatch_out()
+        current = self._current
+        if current is None:
+            self._idle_out += data
+            if len(self._idle_out) >= _IDLE_LIMIT:
+                self._unwatch_out()  # resumed by the next command's collect
+            return
+        try:
+            if data:
+                self._take_stdout(current, data)
+            if self._out.eof and self._current is current:
+                self._end(current)
+        except Exception as exc:  # an output callback failed: the command reports it
+            self._fail(current, exc)
+
+    def _stderr_ready(self) -> None:
+        data = self._err.read()
+        if self._err.eof:
+            self._unwatch_err()
+        current = self._current
+        if current is None:
+            self._idle_err += data
+            if len(self._idle_err) >= _IDLE_LIMIT:
+                self._unwatch_err()
+            return
+        try:
+            current.feed_err(data)
+        except Exception as exc:
+            self._fail(current, exc)
+
+    def _take_stdout(self, current: _Collection, data: bytes) -> None:
+        rest = current.feed_out(data)
+        if rest is None:
+            return
+        self._idle_out += rest
+        # Everything GHCi wrote to stderr for this command precedes the prompt.
+        current.feed_err(bytes(self._idle_err) + self._err.drain())
+        self._idle_err.clear()
+        self._current = None
+        current.future.set_result(False)
+
+    def _end(self, current: _Collection) -> None:
+        current.feed_err(self._err.drain())
+        self._current = None
+        current.future.set_result(True)
+
+    def _fail(self, current: _Collection, exc: Exception) -> None:
+        if self._current is current:
+            self._current = None
+        if not current.future.done():
+            current.future.set_exception(exc)
+
