@@ -110,11 +110,17 @@ class _Stream:
 
 
 class _Collection:
-    """One command's output while it arrives."""
+    """One command's output while it arrives.
+
+    Feeding never raises: an output callback that fails is not called again, the output is
+    still collected up to the marker (so that the next command starts in step), and
+    ``error`` holds the failure for the waiting command to raise.
+    """
 
     __slots__ = (
-        "_err_dec", "_err_parts", "_err_tail", "_held", "_limit", "_marker", "_on_stderr",
-        "_on_stdout", "_out_dec", "_out_parts", "_used", "future", "result",
+        "_dropped_err", "_err_dec", "_err_parts", "_err_tail", "_held", "_limit", "_marker",
+        "_on_stderr", "_on_stdout", "_out_dec", "_out_parts", "_used", "error", "future",
+        "result",
     )
 
     def __init__(
@@ -134,8 +140,10 @@ class _Collection:
         self._err_dec = codecs.getincrementaldecoder("utf-8")("replace")
         self._out_parts: list[str] = []
         self._err_parts: list[str] = []
-        self._err_tail = bytearray()
+        self._err_tail = bytearray()  # the last of all stderr (for a death report)
+        self._dropped_err = bytearray()  # the last of the stderr the output limit dropped
         self._held = b""  # stdout that could be the start of a marker split across reads
+        self.error: Exception | None = None
         self.future = future
         self.result = CommandOutput("", "")
 
@@ -171,40 +179,59 @@ class _Collection:
         text = self._out_dec.decode(data)
         self._out_parts.append(text)
         if self._on_stdout is not None and text:
-            self._on_stdout(text)
+            try:
+                self._on_stdout(text)
+            except Exception as exc:
+                self._callback_failed(exc)
 
     def feed_err(self, data: bytes) -> None:
         if not data:
             return
         result = self.result
         result.stderr_bytes += len(data)
-        tail = self._err_tail
-        tail.extend(data)
-        if len(tail) > _STDERR_TAIL:
-            del tail[: len(tail) - _STDERR_TAIL]
+        _keep_last(self._err_tail, data)
         if self._used + len(data) > self._limit:
             result.truncated = True
+            _keep_last(self._dropped_err, data)
             return
         self._used += len(data)
         text = self._err_dec.decode(data)
         self._err_parts.append(text)
         if self._on_stderr is not None and text:
-            self._on_stderr(text)
+            try:
+                self._on_stderr(text)
+            except Exception as exc:
+                self._callback_failed(exc)
+
+    def _callback_failed(self, exc: Exception) -> None:
+        if self.error is None:
+            self.error = exc
+        self._on_stdout = self._on_stderr = None
 
     def finish(self, *, ended: bool) -> CommandOutput:
         result = self.result
+        if ended and self._held:
+            # No marker will complete it: it was output after all.
+            held, self._held = self._held, b""
+            self._take_out(held)
         self._out_parts.append(self._out_dec.decode(b"", final=True))
         self._err_parts.append(self._err_dec.decode(b"", final=True))
         result.stdout = "".join(self._out_parts)
         result.stderr = "".join(self._err_parts)
-        tail = self._err_tail.decode("utf-8", "replace")
-        if result.truncated and not result.stderr.endswith(tail):
-            # The last part of stderr (where GHCi reports the exception) must survive.
-            result.stderr += tail
+        if self._dropped_err:
+            # The last part of stderr (where GHCi reports the exception) must survive a
+            # flood of output that used up the limit.
+            result.stderr += self._dropped_err.decode("utf-8", "replace")
         result.ended = ended
         if ended:
-            result.stderr_tail = tail
+            result.stderr_tail = self._err_tail.decode("utf-8", "replace")
         return result
+
+
+def _keep_last(buffer: bytearray, data: bytes) -> None:
+    buffer.extend(data)
+    if len(buffer) > _STDERR_TAIL:
+        del buffer[: len(buffer) - _STDERR_TAIL]
 
 
 def _marker_prefix_at_end(data: bytes, marker: bytes) -> int:
@@ -266,14 +293,17 @@ class GhciPipes:
                     self._end(current)
                 else:
                     self._watch(loop)
-            await current.future
+            ended = await current.future
         except BaseException:
-            if self._current is current:
+            if self._current is current:  # cancelled while waiting
                 self._current = None
                 # A possible start of the marker stays for whoever reads next.
                 self._idle_out[:0] = current.held
             raise
-        return current.finish(ended=current.future.result())
+        output = current.finish(ended=ended)
+        if current.error is not None:
+            raise current.error
+        return output
 
     def discard_available(self) -> None:
         """Drop whatever GHCi has written so far (before a resync)."""
@@ -333,13 +363,10 @@ class GhciPipes:
             if len(self._idle_out) >= _IDLE_LIMIT:
                 self._unwatch_out()  # resumed by the next command's collect
             return
-        try:
-            if data:
-                self._take_stdout(current, data)
-            if self._out.eof and self._current is current:
-                self._end(current)
-        except Exception as exc:  # an output callback failed: the command reports it
-            self._fail(current, exc)
+        if data:
+            self._take_stdout(current, data)
+        if self._out.eof and self._current is current:
+            self._end(current)
 
     def _stderr_ready(self) -> None:
         data = self._err.read()
@@ -351,10 +378,7 @@ class GhciPipes:
             if len(self._idle_err) >= _IDLE_LIMIT:
                 self._unwatch_err()
             return
-        try:
-            current.feed_err(data)
-        except Exception as exc:
-            self._fail(current, exc)
+        current.feed_err(data)
 
     def _take_stdout(self, current: _Collection, data: bytes) -> None:
         rest = current.feed_out(data)
@@ -371,10 +395,3 @@ class GhciPipes:
         current.feed_err(self._err.drain())
         self._current = None
         current.future.set_result(True)
-
-    def _fail(self, current: _Collection, exc: Exception) -> None:
-        if self._current is current:
-            self._current = None
-        if not current.future.done():
-            current.future.set_exception(exc)
-

@@ -1,0 +1,205 @@
+"""``Link``, one connection's writer and reader, without GHC: the server is never started.
+
+The write function is a recorder, so every assertion is about system calls the transport
+would make: how many, and with which bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Final
+
+import core.server.server as server_module
+from core.protocol import messages as m
+from core.protocol.connection import encode_message
+from core.protocol.framing import END_OF_STREAM, NEED_DATA, FrameDecoder
+from core.server.server import Link, Server, ServerConfig
+
+PAST_HOLD: Final = server_module._HOLD_SECONDS * 4
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[bytes] = []
+        self.closing = False
+
+    def write(self, data: bytes) -> None:
+        self.calls.append(data)
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+
+def with_link(test: Callable[[Link, Recorder], Awaitable[None]]) -> None:
+    """Run ``test`` in a fresh event loop with a link of a server that was never started."""
+
+    async def main() -> None:
+        recorder = Recorder()
+        link = Server(ServerConfig()).open_link(recorder.write, recorder.is_closing)
+        try:
+            await test(link, recorder)
+        finally:
+            await link.finish()
+
+    asyncio.run(main())
+
+
+def frames(data: bytes) -> list[dict[object, object]]:
+    decoder = FrameDecoder()
+    decoder.receive_data(data)
+    out: list[dict[object, object]] = []
+    while (frame := decoder.next_frame()) is not NEED_DATA:
+        assert isinstance(frame, dict), frame
+        out.append(frame)
+    decoder.receive_data(b"")
+    assert decoder.next_frame() is END_OF_STREAM  # nothing left over
+    return out
+
+
+def hello_frame(rid: int = 1, version: int = m.PROTOCOL_VERSION) -> bytes:
+    return encode_message(m.Hello(id=rid, protocol_version=version, client="test"))
+
+
+# ---------------------------------------------------------------------- writing
+
+
+def test_held_frames_leave_with_the_final_one_in_one_write() -> None:
+    async def test(link: Link, rec: Recorder) -> None:
+        link.write(b"a")
+        link.write(b"b")
+        assert rec.calls == []
+        link.write_final(b"c")
+        assert rec.calls == [b"abc"]
+        await asyncio.sleep(PAST_HOLD)  # the hold timer was cancelled: nothing more
+        assert rec.calls == [b"abc"]
+
+    with_link(test)
+
+
+def test_a_final_frame_alone_is_written_at_once() -> None:
+    async def test(link: Link, rec: Recorder) -> None:
+        link.write_final(b"final")
+        assert rec.calls == [b"final"]
+
+    with_link(test)
+
+
+def test_a_held_frame_is_written_after_the_hold_time() -> None:
+    async def test(link: Link, rec: Recorder) -> None:
+        link.write(b"a")
+        assert rec.calls == []  # not before the loop has run
+        await asyncio.sleep(0)
+        assert rec.calls == []  # nor after one turn: it waits for the hold time
+        link.write(b"b")
+        await asyncio.sleep(PAST_HOLD)
+        assert rec.calls == [b"ab"]
+        link.write(b"c")  # a new hold starts
+        await asyncio.sleep(PAST_HOLD)
+        assert rec.calls == [b"ab", b"c"]
+
+    with_link(test)
+
+
+def test_held_bytes_reaching_the_bound_are_written_at_once() -> None:
+    limit = server_module._HOLD_BYTES
+
+    async def test(link: Link, rec: Recorder) -> None:
+        link.write(b"x" * (limit - 1))
+        assert rec.calls == []
+        link.write(b"y")
+        assert rec.calls == [b"x" * (limit - 1) + b"y"]
+        link.write(b"z" * (limit + 1))  # one frame over the bound
+        assert len(rec.calls) == 2 and rec.calls[1] == b"z" * (limit + 1)
+        await asyncio.sleep(PAST_HOLD)
+        assert len(rec.calls) == 2  # the hold timer went with the flush
+
+    with_link(test)
+
+
+def test_nothing_is_written_while_the_transport_is_closing() -> None:
+    async def test(link: Link, rec: Recorder) -> None:
+        rec.closing = True
+        link.write(b"a")
+        await asyncio.sleep(PAST_HOLD)
+        link.write(b"b")
+        link.write_final(b"c")
+        assert rec.calls == []
+        # What was dropped stays dropped.
+        rec.closing = False
+        link.write_final(b"d")
+        assert rec.calls == [b"d"]
+
+    with_link(test)
+
+
+# ---------------------------------------------------------------------- reading
+
+
+def test_hello_fed_one_byte_at_a_time_is_welcomed_once() -> None:
+    data = hello_frame(rid=7)
+
+    async def test(link: Link, rec: Recorder) -> None:
+        for i in range(len(data)):
+            assert link.feed(data[i : i + 1]) is True
+            if i < len(data) - 1:
+                assert rec.calls == [], i
+        assert len(rec.calls) == 1
+        (welcome,) = frames(rec.calls[0])
+        reply = m.REPLY_ADAPTER.validate_python(welcome)
+        assert isinstance(reply, m.Welcome)
+        assert reply.id == 7
+        assert reply.protocol_version == m.PROTOCOL_VERSION
+        assert reply.ops == list(m.OPS)
+
+        # Garbage after it: a frame whose body is not msgpack. The connection goes on.
+        garbage = b"\x00\x00\x00\x01\xc1"
+        for i in range(len(garbage)):
+            assert link.feed(garbage[i : i + 1]) is True
+        assert len(rec.calls) == 2
+        (error,) = frames(rec.calls[1])
+        assert error["op"] == "error" and error["code"] == "invalid_frame"
+        assert error["id"] is None
+
+        assert link.feed(b"") is False
+        assert len(rec.calls) == 2
+
+    with_link(test)
+
+
+def test_a_request_before_hello_is_refused() -> None:
+    async def test(link: Link, rec: Recorder) -> None:
+        request = encode_message(m.Interrupt(id=3, session="s"))
+        assert link.feed(request) is True
+        (error,) = frames(b"".join(rec.calls))
+        assert error["code"] == "handshake_required" and error["id"] == 3
+
+    with_link(test)
+
+
+def test_a_wrong_protocol_version_closes_the_connection() -> None:
+    async def test(link: Link, rec: Recorder) -> None:
+        assert link.feed(hello_frame(version=m.PROTOCOL_VERSION + 1)) is False
+        (error,) = frames(b"".join(rec.calls))
+        assert error["code"] == "version_mismatch" and error["id"] == 1
+
+    with_link(test)
+
+
+def test_end_of_stream() -> None:
+    async def test(link: Link, rec: Recorder) -> None:
+        assert link.feed(b"") is False
+        assert rec.calls == []
+
+    with_link(test)
+
+
+def test_end_of_stream_inside_a_frame_is_reported() -> None:
+    async def test(link: Link, rec: Recorder) -> None:
+        assert link.feed(hello_frame()[:-1]) is True
+        assert rec.calls == []
+        assert link.feed(b"") is False
+        (error,) = frames(b"".join(rec.calls))
+        assert error["code"] == "invalid_frame"
+
+    with_link(test)
