@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 from bench.common import descendants, sched_ns, stats
 from bench.hint_driver import HintDriver, HintUnavailableError, build_driver
-from bench.raw_ghci import DEFAULT, SHIM_FLAGS, RawConfig, RawGhci, iserv_path
+from bench.raw_ghci import ANY_CPU, DEFAULT, SHIM_FLAGS, RawConfig, RawGhci, iserv_path
 from bench.report import Section, Target, fmt_ms, fmt_ratio
 from bench.servers import embedded_client, server_pids
 
@@ -220,6 +220,7 @@ def run_latency(*, rounds: int, batch: int, warmup: int, with_hint: bool = True)
         for name, config, framed in (
             ("raw GHCi (default)", DEFAULT, False),
             ("raw GHCi (shim flags)", SHIM_FLAGS, False),
+            ("raw GHCi (shim flags, any CPU)", ANY_CPU, False),
             ("raw GHCi (shim flags + shim framing)", SHIM_FLAGS, True),
         ):
             stack, ghci = _raw_stack(name, config, iserv, framed)
@@ -325,8 +326,9 @@ def _fill(section: Section, stacks: list[_Stack], hint_error: str) -> None:
     section.raw = {"latency": raw, "wrong_answers": wrong}
     section.notes += [
         "×raw: ratio to raw GHCi in its default configuration; ×raw-sf: ratio to raw GHCi with "
-        "the shim's flags (-fexternal-interpreter, LineBuffering stdout). Same input, same "
-        "run, interleaved rounds.",
+        "the shim's flags (-fexternal-interpreter, LineBuffering stdout, ghc and its "
+        "interpreter on one CPU as in the shim's sessions; \"any CPU\" leaves that to the "
+        "kernel). Same input, same run, interleaved rounds.",
         "\"shim framing\" sends the exact text the shim's driver sends for a statement "
         "(`:{`, `{-# LINE 1 \"<interactive>\" #-}`, the statement, `:}`) to a raw GHCi: the "
         "part of the shim's cost that GHCi itself spends on that framing.",

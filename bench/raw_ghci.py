@@ -20,12 +20,15 @@ Two configurations (``RawConfig``): GHCi's default (``ghc --interactive -ignore-
 interpreted code in-process, stdout ``NoBuffering``), and the flags the shim's sessions use
 (core/server/ghci_process.py: ``-fexternal-interpreter -pgmi <libdir>/bin/ghc-iserv``, a
 UTF-8 locale, stdin ``NoBuffering`` and stdout ``LineBuffering`` set by one ``_ <-``
-statement at start). The shim's per-session resource limits (``ulimit -v`` in a wrapper
+statement at start), with ``ghc`` and its interpreter kept on one CPU as the shim keeps each
+session's (``ANY_CPU``: the same without that, to show what it is worth). The shim's
+per-session resource limits (``ulimit -v`` in a wrapper
 script) are left out: they cost nothing per command.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import secrets
 import select
@@ -36,7 +39,7 @@ import time
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["DEFAULT", "SHIM_FLAGS", "RawConfig", "RawGhci", "iserv_path"]
+__all__ = ["ANY_CPU", "DEFAULT", "SHIM_FLAGS", "RawConfig", "RawGhci", "iserv_path"]
 
 _READ: Final = 1 << 16
 _BULK: Final = 1 << 16
@@ -48,10 +51,26 @@ class RawConfig:
     name: str
     external_interpreter: bool
     line_buffered_stdout: bool
+    one_cpu: bool = False  # ghc and its interpreter kept on one CPU, as the shim keeps them
 
 
 DEFAULT: Final = RawConfig("raw GHCi (default)", False, False)
-SHIM_FLAGS: Final = RawConfig("raw GHCi (shim flags)", True, True)
+SHIM_FLAGS: Final = RawConfig("raw GHCi (shim flags)", True, True, one_cpu=True)
+ANY_CPU: Final = RawConfig("raw GHCi (shim flags, any CPU)", True, True)
+
+_next_cpu = itertools.count()
+
+
+def _pin_tree(pid: int) -> None:
+    """Keep ``pid``, its threads and its future children on one CPU (round robin)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    cpu = {cpus[next(_next_cpu) % len(cpus)]}
+    pids = [pid]
+    for p in pids:
+        for tid in os.listdir(f"/proc/{p}/task"):
+            os.sched_setaffinity(int(tid), cpu)
+            with open(f"/proc/{p}/task/{tid}/children") as f:
+                pids.extend(int(c) for c in f.read().split())
 
 _SETUP: Final = (
     "_ <- System.IO.hSetBuffering System.IO.stdin System.IO.NoBuffering GHC.Base.>> "
@@ -103,6 +122,8 @@ class RawGhci:
         self.last_stderr = b""
         marker = self.marker.decode()
         self.banner = self.command(f':set prompt-cont ""\n:set prompt "{marker}"', raw=True)
+        if config.one_cpu:
+            _pin_tree(self.proc.pid)
         if setup:
             self.setup()
 

@@ -71,6 +71,9 @@ class ServerConfig:
     idle_timeout: float | None = 3600.0
     token: str | None = None
     max_frame: int = DEFAULT_MAX_FRAME
+    # Each session's GHCi and interpreter share one CPU, the least used by other sessions
+    # (GhciProcess.pin says why); False leaves placement to the kernel.
+    pin_sessions: bool = True
 
 
 @dataclass(slots=True)
@@ -98,6 +101,8 @@ class Server:
         self.ghc_version = ""
         self._closing = False
         self._starting = 0
+        self._cpus = _usable_cpus() if self.config.pin_sessions else []
+        self._sessions_on_cpu: dict[int, int] = dict.fromkeys(self._cpus, 0)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -143,7 +148,8 @@ class Server:
         task.add_done_callback(self._background.discard)
 
     def _ghci_config(self, flags: tuple[str, ...], libdir: str | None = None,
-                     heap_mb: int | None = None, cwd: str | None = None) -> GhciConfig:
+                     heap_mb: int | None = None, cwd: str | None = None,
+                     cpus: frozenset[int] | None = None) -> GhciConfig:
         return GhciConfig(
             ghc=self.ghc or (self.config.ghc or "ghc"),
             flags=self.config.flags + flags,
@@ -151,7 +157,19 @@ class Server:
             heap_mb=heap_mb if heap_mb is not None else self.config.heap_mb,
             cpu_seconds=self.config.cpu_seconds,
             cwd=cwd,
+            cpus=cpus,
         )
+
+    def _take_cpu(self) -> frozenset[int] | None:
+        if len(self._cpus) < 2:
+            return None
+        cpu = min(self._cpus, key=lambda c: self._sessions_on_cpu[c])
+        self._sessions_on_cpu[cpu] += 1
+        return frozenset({cpu})
+
+    def _release_cpu(self, cpus: frozenset[int] | None) -> None:
+        for cpu in cpus or ():
+            self._sessions_on_cpu[cpu] -= 1
 
     def _refill_pool(self) -> None:
         if self._closing or (self._pool_filling is not None and not self._pool_filling.done()):
@@ -373,8 +391,19 @@ class Server:
                 )
         if options.cwd is not None and not os.path.isdir(options.cwd):
             raise GhcUsageError(f"working directory {options.cwd!r} does not exist here")
+        cpus = self._take_cpu()
+        try:
+            return await self._start_session(client, request, cpus)
+        except BaseException:
+            self._release_cpu(cpus)
+            raise
+
+    async def _start_session(
+        self, client: _Client, request: m.OpenSession, cpus: frozenset[int] | None
+    ) -> m.SessionOpened:
+        options = request.options
         config = self._ghci_config(
-            tuple(options.flags), options.libdir, options.heap_mb, options.cwd
+            tuple(options.flags), options.libdir, options.heap_mb, options.cwd, cpus
         )
         # A pooled GHCi runs with the server's defaults. Language, warning and -f flags can
         # be applied to it afterwards with :set (flags-compatible reuse); any other option
@@ -406,6 +435,8 @@ class Server:
         finally:
             self._starting -= 1
         self._refill_pool()
+        if warm and cpus:
+            ghci.pin(cpus)
         limits = SessionLimits(
             timeout=options.timeout or self.config.timeout,
             output_limit=options.output_limit or self.config.output_limit,
@@ -438,6 +469,15 @@ class Server:
             await session.close()
         finally:
             self._dropping.discard(session)
+            if owner is not None:  # the first drop of this session
+                self._release_cpu(session.config.cpus)
+
+
+def _usable_cpus() -> list[int]:
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return []
 
 
 def _error_reply(rid: int, exc: RequestError) -> m.Error:

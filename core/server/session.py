@@ -251,6 +251,7 @@ class Session:
             workdir=None,
             cwd=self.config.cwd,
             start_timeout=self.config.start_timeout,
+            cpus=self.config.cpus,
         )
         self.ghci = await GhciProcess.start(config)
         self._value_path = Path(self.ghci.workdir) / "value.bin"
