@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from core.client import RequestError, aconnect, connect
+from core.client import RequestError, SessionDiedError, aconnect, connect
 from core.client.launcher import ServerProcess
 
 pytestmark = pytest.mark.ghc
@@ -164,11 +164,52 @@ def test_cli_repl_maps_commands_to_operations() -> None:
 
 
 def test_cpu_limit_from_the_command_line() -> None:
-    from core.client import SessionDiedError
-
     with ServerProcess("--pool", "0", "--cpu-seconds", "1") as server, \
             connect(server.address) as client, client.open_session() as session:
         # Without the limit this would end in a time-out exception after 60 s, not a death.
         with pytest.raises(SessionDiedError):
             session.exec_stmt("length [1..]", timeout=60)
         assert session.eval("1 + 1 :: Int").value == 2  # restarted, with the same limit
+
+
+def _affinities(root: int) -> dict[str, set[tuple[int, ...]]]:
+    """Name of each process under ``root`` -> the CPU sets of its threads."""
+    from core.server.ghci_process import _process_tree
+
+    found: dict[str, set[tuple[int, ...]]] = {}
+    for pid in _process_tree(root)[1:]:
+        try:
+            name = Path(f"/proc/{pid}/comm").read_text().strip()
+            masks = {tuple(sorted(os.sched_getaffinity(int(tid))))
+                     for tid in os.listdir(f"/proc/{pid}/task")}
+        except OSError:
+            continue
+        found.setdefault(f"{name}:{pid}", set()).update(masks)
+    return found
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs to place sessions")
+def test_each_session_keeps_its_ghci_and_interpreter_on_one_cpu() -> None:
+    with ServerProcess("--pool", "0") as server, connect(server.address) as client, \
+            client.open_session() as first, client.open_session() as second:
+        first.exec_stmt("1 + 1")  # starts the interpreter, which inherits the placement
+        second.exec_stmt("2 + 2")
+        placed = _affinities(server.proc.pid)
+        ghci = {name: masks for name, masks in placed.items()
+                if name.startswith(("ghc:", "ghc-iserv:"))}
+        assert len(ghci) == 4, placed  # two sessions, each a ghc and its interpreter
+        cpus = [masks for masks in ghci.values()]
+        assert all(len(masks) == 1 and len(next(iter(masks))) == 1 for masks in cpus), ghci
+        # Two sessions on two different CPUs (the least used one is taken).
+        assert len({next(iter(masks)) for masks in cpus}) == 2, ghci
+        # A session restarted after a crash keeps its CPU.
+        before = _ghc_cpus(server.proc.pid)
+        with pytest.raises(SessionDiedError):
+            first.exec_stmt("System.Posix.Signals.raiseSignal System.Posix.Signals.sigKILL")
+        assert first.exec_stmt("1 + 1").exception is None
+        assert _ghc_cpus(server.proc.pid) == before
+
+
+def _ghc_cpus(root: int) -> list[tuple[int, ...]]:
+    return sorted(cpus for name, masks in _affinities(root).items() if name.startswith("ghc:")
+                  for cpus in masks)
