@@ -129,16 +129,22 @@ def _interpretation(sections: list[Section]) -> list[str]:
         client = p50("shim: core.client Session")
         raw_d = p50("raw GHCi (default)")
         raw_sf = p50("raw GHCi (shim flags)")
+        any_cpu = p50("raw GHCi (shim flags, any CPU)")
         framed = p50("raw GHCi (shim flags + shim framing)")
         out.append(
             f"A trivial `execStmt \"1 + 1\"` through the whole stack takes {compat * 1e3:.2f} ms "
             f"(p50) against {raw_d * 1e3:.2f} ms for raw GHCi (default) and "
-            f"{raw_sf * 1e3:.2f} ms for raw GHCi with the shim's flags: the shim adds "
-            f"{(compat - raw_sf) * 1e3:.2f} ms per call over the same GHCi configuration. Of "
-            f"that, GHCi's own handling of the shim's `:{{ LINE … :}}` framing accounts for "
+            f"{raw_sf * 1e3:.2f} ms for raw GHCi configured as the shim's sessions (external "
+            f"interpreter, line-buffered stdout, ghc and its interpreter on one CPU): the shim "
+            f"adds {(compat - raw_sf) * 1e3:.2f} ms per call over the same GHCi configuration. "
+            f"Of that, GHCi's own handling of the shim's `:{{ LINE … :}}` framing accounts for "
             f"{(framed - raw_sf) * 1e3:+.2f} ms; the rest ({(compat - framed) * 1e3:.2f} ms) is "
-            f"Python: client, msgpack/pydantic, pipes, the server's asyncio loop and parsing. "
-            f"The explicit client alone: {client * 1e3:.2f} ms."
+            f"the two extra process hops (client → server → client: each wake-up of a sleeping "
+            f"process costs tens of microseconds on this virtual machine) and Python on both "
+            f"sides (bench/PROFILE.md). The explicit client alone: {client * 1e3:.2f} ms. "
+            f"Left to the kernel's placement, the same raw GHCi takes {any_cpu * 1e3:.2f} ms: "
+            f"keeping each session's pair of processes on one CPU is worth "
+            f"{(any_cpu - raw_sf) * 1e3:.2f} ms per statement."
         )
         t_compat = p50("shim: compat execStmt/exprType", ":type map")
         t_raw = p50("raw GHCi (default)", ":type map")
@@ -167,8 +173,8 @@ def _interpretation(sections: list[Section]) -> list[str]:
                 f"after the open began: the server runs its set-up statement before the first "
                 f"user statement, a fresh GHCi's first statements are slower than later ones"
                 f"{fresh}, and the pool's refill (a GHCi start) competes for the 2 cores. "
-                f"Closing a session takes {close.get('p50', 0) * 1e3:.0f} ms (the reply waits "
-                f"for GHCi to exit; see bench/PROFILE.md)."
+                f"Closing a session is answered in {close.get('p50', 0) * 1e3:.2f} ms: GHCi "
+                f"is stopped in the background (it needs ~50 ms to exit)."
             )
     values = by_title.get("Value transfer")
     if values is not None and not values.error:
