@@ -178,11 +178,7 @@ class _Collection:
         self._used += len(data)
         text = self._out_dec.decode(data)
         self._out_parts.append(text)
-        if self._on_stdout is not None and text:
-            try:
-                self._on_stdout(text)
-            except Exception as exc:
-                self._callback_failed(exc)
+        self._deliver(self._on_stdout, text)
 
     def feed_err(self, data: bytes) -> None:
         if not data:
@@ -197,16 +193,17 @@ class _Collection:
         self._used += len(data)
         text = self._err_dec.decode(data)
         self._err_parts.append(text)
-        if self._on_stderr is not None and text:
-            try:
-                self._on_stderr(text)
-            except Exception as exc:
-                self._callback_failed(exc)
+        self._deliver(self._on_stderr, text)
 
-    def _callback_failed(self, exc: Exception) -> None:
-        if self.error is None:
-            self.error = exc
-        self._on_stdout = self._on_stderr = None
+    def _deliver(self, callback: OutputCallback | None, text: str) -> None:
+        if callback is None or not text:
+            return
+        try:
+            callback(text)
+        except Exception as exc:
+            if self.error is None:
+                self.error = exc
+            self._on_stdout = self._on_stderr = None
 
     def finish(self, *, ended: bool) -> CommandOutput:
         result = self.result
