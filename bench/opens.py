@@ -153,15 +153,15 @@ def run_opens(*, warm: int, cold: int, raw: int, hint_processes: int, hint_opens
         except HintUnavailableError as exc:
             section.notes.append(f"hint not measured: {exc}")
     section.notes += [
-        "Warm opens are spaced so the pool (1 GHCi) has refilled; the refill itself (a GHCi "
-        "start) runs in the server in the background and competes for the 2 cores with the "
-        "first request of the new session.",
+        "Warm opens are spaced so the pool (1 GHCi) has refilled; the refill (a GHCi start) "
+        "begins when the new session's first request has finished (or 0.25 s after the "
+        "open), so that it does not compete with that request for the 2 cores.",
         "Cold = the server starts GHCi with the shim's flags for this open; compare with "
         "\"raw GHCi (shim flags)\" start + first answer.",
         "\"first … after\" rows: per open (start), the first answer's time minus the open "
         "(start) time. With the shim's flags it includes the set-up statement (stdin "
         "unbuffered, stdout line-buffered), which the shim runs just before a session's "
-        "first statement; a warm open also has the pool's refill running at the same time.",
+        "first statement.",
     ]
     w = stats(warm_opens)
     section.targets.append(Target(

@@ -172,7 +172,7 @@ def _interpretation(sections: list[Section]) -> list[str]:
                 f"The first answer in that fresh GHCi arrives {first.get('p50', 0) * 1e3:.1f} ms "
                 f"after the open began: the server runs its set-up statement before the first "
                 f"user statement, a fresh GHCi's first statements are slower than later ones"
-                f"{fresh}, and the pool's refill (a GHCi start) competes for the 2 cores. "
+                f"{fresh}. "
                 f"Closing a session is answered in {close.get('p50', 0) * 1e3:.2f} ms: GHCi "
                 f"is stopped in the background (it needs ~50 ms to exit)."
             )

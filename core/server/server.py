@@ -54,6 +54,8 @@ _OUTPUT_CHUNK: Final = 256 * 1024
 # (usually the request's final reply). Far below what a person or a progress bar notices.
 _HOLD_SECONDS: Final = 0.005
 _HOLD_BYTES: Final = 256 * 1024
+# At the latest, how long after a session took the pool's GHCi a new one is started.
+_REFILL_DELAY: Final = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +103,7 @@ class Server:
         self.ghc_version = ""
         self._closing = False
         self._starting = 0
+        self._refill_due = False  # the pool gave a GHCi away and waits to start another
         self._cpus = _usable_cpus() if self.config.pin_sessions else []
         self._sessions_on_cpu: dict[int, int] = dict.fromkeys(self._cpus, 0)
 
@@ -172,6 +175,7 @@ class Server:
             self._sessions_on_cpu[cpu] -= 1
 
     def _refill_pool(self) -> None:
+        self._refill_due = False
         if self._closing or (self._pool_filling is not None and not self._pool_filling.done()):
             return
         self._pool_filling = asyncio.create_task(self._fill_pool())
@@ -308,6 +312,8 @@ class Server:
                         # longer than the idle timeout made its session expire right after
                         # it answered (last_used was set when it started).
                         session.last_used = time.monotonic()
+                        if self._refill_due:
+                            self._refill_pool()
 
     async def _session_op(self, session: Session, request: m.Request, emit: Emit) -> m.Reply:
         match request:
@@ -434,7 +440,14 @@ class Server:
                     raise
         finally:
             self._starting -= 1
-        self._refill_pool()
+        if warm:
+            # A GHCi start takes both CPUs for ~0.2 s: started now, it would slow the new
+            # session's first statements (its set-up statement, then the user's) by a third.
+            # Refill once a request of a session has finished, or after a moment.
+            self._refill_due = True
+            asyncio.get_running_loop().call_later(_REFILL_DELAY, self._refill_pool)
+        else:
+            self._refill_pool()
         if warm and cpus:
             ghci.pin(cpus)
         limits = SessionLimits(

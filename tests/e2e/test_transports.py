@@ -213,3 +213,34 @@ def test_each_session_keeps_its_ghci_and_interpreter_on_one_cpu() -> None:
 def _ghc_cpus(root: int) -> list[tuple[int, ...]]:
     return sorted(cpus for name, masks in _affinities(root).items() if name.startswith("ghc:")
                   for cpus in masks)
+
+
+def _ghc_count(root: int) -> int:
+    return sum(1 for name in _affinities(root) if name.startswith("ghc:"))
+
+
+# The fallback delay made long, so that only the first request can start the refill.
+_SLOW_REFILL_SERVER = """
+import sys
+from core.server import ServerConfig, parse_listen, serve_forever, server
+server._REFILL_DELAY = 3600.0
+sys.exit(serve_forever(ServerConfig(pool_size=1), parse_listen("unix:" + sys.argv[1])))
+"""
+
+
+def test_the_pool_refills_after_the_new_sessions_first_request() -> None:
+    # A GHCi start competes for the CPUs with the new session's first statements, so the
+    # pool is refilled once that request has finished (or a moment after the open).
+    with ServerProcess(python_args=("-c", _SLOW_REFILL_SERVER)) as server, \
+            connect(server.address) as client:
+        deadline = time.monotonic() + 60
+        while _ghc_count(server.proc.pid) < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)  # the pool's first GHCi
+        with client.open_session() as session:
+            assert session.warm
+            time.sleep(1.0)  # an immediate refill would have started GHCi by now
+            assert _ghc_count(server.proc.pid) == 1  # the session's own
+            assert session.exec_stmt("1 + 1").exception is None
+            while _ghc_count(server.proc.pid) < 2 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert _ghc_count(server.proc.pid) == 2
