@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT
@@ -159,6 +160,8 @@ def _timed(function: Callable[..., Any], key: str, acc: dict[str, list[int]],
 
 def _serve(argv: Sequence[str]) -> int:
     out_path = os.environ["GHC_SHIM_HOTPATH_OUT"]
+    if os.environ.get("GHC_SHIM_HOTPATH_PYINSTRUMENT"):
+        return _serve_sampled(argv, out_path)
     _install_accounting(out_path)
     from core.cli import main as cli_main
     from core.server import transport
@@ -171,6 +174,22 @@ def _serve(argv: Sequence[str]) -> int:
     return cli_main(["serve", *argv])
 
 
+def _serve_sampled(argv: Sequence[str], out_path: str) -> int:
+    """The server as it runs in production (uvloop), sampled by pyinstrument."""
+    from pyinstrument import Profiler
+
+    from core.cli import main as cli_main
+
+    profiler = Profiler(interval=0.0001, async_mode="disabled")
+    profiler.start()
+    try:
+        return cli_main(["serve", *argv])
+    finally:
+        profiler.stop()
+        with open(out_path, "w") as f:
+            f.write(profiler.output_text(unicode=True, color=False, show_all=False))
+
+
 # ------------------------------------------------------------------------- client side
 
 
@@ -180,13 +199,15 @@ def _ticks(pid: int) -> tuple[int, int]:
     return int(fields[11]), int(fields[12])
 
 
-def _drive(op: str, stmt: str, count: int) -> int:
+def _drive(op: str, stmt: str, count: int, sampled: bool = False) -> int:
     from core.client import connect
 
     workdir = tempfile.mkdtemp(prefix="ghc-shim-hotpath-")
     sock = os.path.join(workdir, "s.sock")
     out_path = os.path.join(workdir, "cpu.json")
     env = dict(os.environ, GHC_SHIM_HOTPATH_OUT=out_path)
+    if sampled:
+        env["GHC_SHIM_HOTPATH_PYINSTRUMENT"] = "1"
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     proc = subprocess.Popen([sys.executable, "-m", "bench.hotpath", "--serve", "--listen",
                              f"unix:{sock}"], env=env, cwd=str(ROOT))
@@ -226,6 +247,12 @@ def _drive(op: str, stmt: str, count: int) -> int:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+    if sampled:
+        print(f"{op} {stmt!r} × {count}: {wall / count * 1e3:.3f} ms per request (wall); "
+              f"server user {(user1 - user0) / os.sysconf('SC_CLK_TCK') / count * 1e6:.0f} µs "
+              "per request (under the sampler)\n")
+        print(Path(out_path).read_text())
+        return 0
     with open(out_path) as f:
         data = json.load(f)
     total_calls = count + min(100, count)
@@ -260,9 +287,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--op", choices=["stmt", "type", "eval"], default="stmt")
     parser.add_argument("--stmt", default=None, help="statement/expression (default 1 + 1)")
     parser.add_argument("-n", type=int, default=2000)
+    parser.add_argument("--pyinstrument", action="store_true",
+                        help="sample the server (on uvloop, as in production) with pyinstrument "
+                             "and print its call tree instead of the per-callback accounting")
     ns = parser.parse_args(args)
     stmt = ns.stmt or {"stmt": "1 + 1", "type": "map", "eval": "[1 .. 1000 :: Int]"}[ns.op]
-    return _drive(ns.op, stmt, ns.n)
+    return _drive(ns.op, stmt, ns.n, ns.pyinstrument)
 
 
 if __name__ == "__main__":
