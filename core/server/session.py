@@ -215,6 +215,11 @@ class Session:
                        "stop when interrupted, so it was killed")
             elif reason == "interrupt":
                 why = "GHCi did not stop when interrupted and was killed"
+            elif _out_of_memory(detail):
+                limit_text = (f"the session's limit of {self.config.heap_mb} MB"
+                              if self.config.heap_mb is not None else "no limit set")
+                why = f"the interpreter ran out of memory ({limit_text})"
+                detail = _first_line(detail)
             else:
                 why = f"the interpreter died ({_describe_exit(exc.returncode)})"
             await self._recover(why + (f": {detail}" if detail else ""))
@@ -950,6 +955,24 @@ def _describe_exit(code: int | None) -> str:
         # (segfault, exit, memory limit): "exit status 0" would read like a clean exit.
         return "its interpreter process ended abruptly: a crash, a real exit or a memory limit"
     return f"exit status {code}"
+
+
+# How GHC 9.0.2's runtime reports running into the memory limit: a failed allocation
+# ("out of memory"), a failed commit of reserved heap ("internal error: Unable to commit …",
+# followed by an invitation to report a GHC bug that does not apply), or a thread that
+# cannot get its stack ("failed to create OS thread").
+_OUT_OF_MEMORY: Final = re.compile(
+    r"out of memory|Unable to commit \d+ bytes of memory|failed to create OS thread: "
+    r"Cannot allocate memory|Cannot allocate memory"
+)
+
+
+def _out_of_memory(stderr_tail: str) -> bool:
+    return _OUT_OF_MEMORY.search(stderr_tail) is not None
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else ""
 
 
 def _indented(expr: str) -> str:

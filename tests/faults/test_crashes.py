@@ -216,10 +216,10 @@ def test_gradual_memory_bomb_under_the_default_heap_limit(
 
 def test_heap_limit_is_configurable_per_session(fault_client: Client) -> None:
     big = "Data.ByteString.length (Data.ByteString.Char8.replicate (600 * 1024 * 1024) 'x')"
-    # 448 MB: well above what ghc-iserv needs to start (~256 MB of address space here; at
-    # 320 MB its start failed now and then with "failed to create OS thread"), well below
-    # what the 600 MB value needs.
-    with fault_client.open_session(heap_mb=448) as small:
+    # 512 MB: ghc-iserv starts reliably (GHC's runtime reserves 2/3 of the address-space
+    # limit for its heap up front, and what is left must hold base: at 320 and 448 MB its
+    # start failed now and then, at 640 MB always), and the 600 MB value cannot fit.
+    with fault_client.open_session(heap_mb=512) as small:
         small.exec_stmt("let survivor = 5 :: Int")
         with pytest.raises(SessionDiedError, match="out of memory"):
             small.exec_stmt(big)
