@@ -62,11 +62,12 @@ class CommandOutput:
 class _Stream:
     """Non-blocking reads of one pipe."""
 
-    __slots__ = ("eof", "fd")
+    __slots__ = ("eof", "fd", "watched")
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
         self.eof = False
+        self.watched = False  # a reader callback is registered for it
         os.set_blocking(fd, False)
 
     def read(self, limit: int | None = _BATCH) -> bytes:
@@ -251,8 +252,6 @@ class GhciPipes:
         self._idle_out = bytearray()
         self._idle_err = bytearray()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._watching_out = False
-        self._watching_err = False
         self._current: _Collection | None = None
         self._closed = False
 
@@ -317,8 +316,8 @@ class GhciPipes:
         """Stop reading for good (before the pipes are closed); a collecting command
         returns with ``ended`` set."""
         self._closed = True
-        self._unwatch_out()
-        self._unwatch_err()
+        self._unwatch(self._out)
+        self._unwatch(self._err)
         current, self._current = self._current, None
         if current is not None and not current.future.done():
             current.future.set_result(True)
@@ -330,35 +329,35 @@ class GhciPipes:
             # A process outlives one event loop only in tests that run several loops in
             # turn; the old loop's registrations went with it.
             self._loop = loop
-            self._watching_out = self._watching_err = False
-        if not self._watching_out and not self._out.eof:
-            loop.add_reader(self._out.fd, self._stdout_ready)
-            self._watching_out = True
-        if not self._watching_err and not self._err.eof:
-            loop.add_reader(self._err.fd, self._stderr_ready)
-            self._watching_err = True
+            self._out.watched = self._err.watched = False
+        for stream, ready in ((self._out, self._stdout_ready), (self._err, self._stderr_ready)):
+            if not stream.watched and not stream.eof:
+                loop.add_reader(stream.fd, ready)
+                stream.watched = True
 
-    def _unwatch_out(self) -> None:
-        if self._watching_out and self._loop is not None:
-            self._watching_out = False
+    def _unwatch(self, stream: _Stream) -> None:
+        if stream.watched and self._loop is not None:
+            stream.watched = False
             if not self._loop.is_closed():
-                self._loop.remove_reader(self._out.fd)
+                self._loop.remove_reader(stream.fd)
 
-    def _unwatch_err(self) -> None:
-        if self._watching_err and self._loop is not None:
-            self._watching_err = False
-            if not self._loop.is_closed():
-                self._loop.remove_reader(self._err.fd)
+    def _read_idle(self, stream: _Stream, idle: bytearray) -> bytes | None:
+        """Read ``stream``; what arrives while no command collects is kept in ``idle``
+        (None is returned then). Past ``_IDLE_LIMIT`` reading pauses until a collect."""
+        data = stream.read()
+        if stream.eof:
+            self._unwatch(stream)
+        if self._current is not None:
+            return data
+        idle += data
+        if len(idle) >= _IDLE_LIMIT:
+            self._unwatch(stream)
+        return None
 
     def _stdout_ready(self) -> None:
-        data = self._out.read()
-        if self._out.eof:
-            self._unwatch_out()
         current = self._current
-        if current is None:
-            self._idle_out += data
-            if len(self._idle_out) >= _IDLE_LIMIT:
-                self._unwatch_out()  # resumed by the next command's collect
+        data = self._read_idle(self._out, self._idle_out)
+        if current is None or data is None:
             return
         if data:
             self._take_stdout(current, data)
@@ -366,16 +365,10 @@ class GhciPipes:
             self._end(current)
 
     def _stderr_ready(self) -> None:
-        data = self._err.read()
-        if self._err.eof:
-            self._unwatch_err()
         current = self._current
-        if current is None:
-            self._idle_err += data
-            if len(self._idle_err) >= _IDLE_LIMIT:
-                self._unwatch_err()
-            return
-        current.feed_err(data)
+        data = self._read_idle(self._err, self._idle_err)
+        if current is not None and data:
+            current.feed_err(data)
 
     def _take_stdout(self, current: _Collection, data: bytes) -> None:
         rest = current.feed_out(data)
