@@ -1,8 +1,10 @@
 """Listeners that feed connections to a ``Server``: stdio, Unix sockets and TCP.
 
 Responsible for: parsing a listen address, creating the listener with its security rules (a
-Unix socket is created with mode 0600; TCP refuses to start without a token), serving until
-a signal or the end of stdio, and closing the server so that no GHCi outlives it. Must not:
+Unix socket is created with mode 0600; TCP refuses to start without a token), feeding each
+connection's bytes to its ``Link`` from an ``asyncio.Protocol``, choosing the event loop
+(uvloop), serving until a signal or the end of stdio, and closing the server so that no GHCi
+outlives it. Must not:
 write anything but protocol frames to the stdout that carries them — logs go to stderr.
 """
 
