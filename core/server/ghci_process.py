@@ -210,6 +210,11 @@ class GhciProcess:
         wrapper = workdir / "iserv"
         limits = ""
         if config.heap_mb is not None:
+            # glibc gives each thread that allocates its own 64 MB arena of address space;
+            # GHC's threaded runtime has several, and GHC reserves 2/3 of the limit for its
+            # heap at start, so 3 arenas left too little to load base: heap_mb=640 never
+            # started, 448 now and then. One arena: malloc is rare in the interpreter.
+            limits += "export MALLOC_ARENA_MAX=1\n"
             limits += f"ulimit -v {config.heap_mb * 1024} || exit 97\n"
         if config.cpu_seconds is not None:
             limits += f"ulimit -t {config.cpu_seconds} || exit 97\n"
