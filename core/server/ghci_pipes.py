@@ -267,8 +267,9 @@ class GhciPipes:
         output_limit: int | None = None,
     ) -> CommandOutput:
         """Wait for everything up to ``marker`` on stdout; the output callbacks run as it
-        arrives. Returns with ``ended`` set if the pipes closed first; exceptions raised by
-        a callback propagate here."""
+        arrives. Returns with ``ended`` set if the pipes closed first. The first exception
+        raised by a callback is raised here once the marker has arrived (so the next
+        command starts in step); the callbacks are not called after it."""
         assert self._current is None, "one command collects at a time"
         loop = asyncio.get_running_loop()
         current = _Collection(marker, on_stdout, on_stderr, output_limit, loop.create_future())
