@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import secrets
@@ -244,15 +245,13 @@ class GhciProcess:
                 cwd=config.cwd or os.getcwd(),
                 pass_fds=(stdin_fd,),
                 start_new_session=True,  # its own process group, for SIGINT and cleanup
-                preexec_fn=_die_with_parent,
+                preexec_fn=functools.partial(_prepare_child, config.cpus),
             )
         except OSError as exc:
             os.close(stdin_fd)
             raise GhciStartError(f"cannot start {ghc}: {exc}") from exc
         marker = _new_marker()
         self = cls(proc, config, workdir, owns_workdir, stdin_fd, marker)
-        if config.cpus:
-            self.pin(config.cpus)
         try:
             # GHCi prints its prompt before reading each command: the first marker appears
             # only after both settings are read. `-v0` would hide the prompt altogether.
@@ -525,6 +524,16 @@ def _new_marker() -> bytes:
     # Short, because GHCi writes its prompt one character per system call, and each call
     # may wake the server once more (bench/PROFILE.md F1).
     return f"#~{secrets.token_hex(8)}~#".encode()
+
+
+def _prepare_child(cpus: frozenset[int] | None) -> None:
+    # Runs in the child between fork and exec. The CPU placement set here is inherited by
+    # every thread GHC's runtime starts and by its interpreter, with no window in which a
+    # new thread could escape it (``pin`` is for pooled GHCis placed after their start).
+    if cpus:
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(0, cpus)
+    _die_with_parent()
 
 
 def _die_with_parent() -> None:
