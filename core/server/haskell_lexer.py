@@ -17,7 +17,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Final, Literal
 
-__all__ = ["Token", "TokenKind", "read_haskell_string", "tokenize"]
+__all__ = ["RESERVED_IDS", "Token", "TokenKind", "read_haskell_string", "tokenize"]
 
 TokenKind = Literal[
     "varid",
@@ -62,7 +62,7 @@ class Token:
 # Lexer
 # --------------------------------------------------------------------------------------------
 
-_RESERVED_IDS: Final = frozenset(
+RESERVED_IDS: Final = frozenset(
     {
         "case", "class", "data", "default", "deriving", "do", "else", "foreign", "if",
         "import", "in", "infix", "infixl", "infixr", "instance", "let", "module", "newtype",
@@ -274,7 +274,7 @@ class _Lexer:
             elif _is_lower_start(ch):
                 end = self.ident_end(self.pos)
                 word = text[self.pos : end]
-                self.emit("reservedid" if word in _RESERVED_IDS else "varid", self.pos, end)
+                self.emit("reservedid" if word in RESERVED_IDS else "varid", self.pos, end)
             elif _is_symbol(ch):
                 self.symbol()
             else:
@@ -378,7 +378,7 @@ class _Lexer:
                 end, kind = self.ident_end(end + 1), "qconid"
             elif _is_lower_start(nxt):
                 word_end = self.ident_end(end + 1)
-                if text[end + 1 : word_end] in _RESERVED_IDS:
+                if text[end + 1 : word_end] in RESERVED_IDS:
                     break  # `M.where` is not a qualified name
                 self.emit("qvarid", start, word_end)
                 return

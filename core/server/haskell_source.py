@@ -16,6 +16,8 @@ cannot understand is passed on to GHC, which produces the authoritative error.
 
 from __future__ import annotations
 
+import re
+import string
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
@@ -35,7 +37,13 @@ from core.server.haskell_layout import (
     split_top,
     tokens_of,
 )
-from core.server.haskell_lexer import Token, TokenKind, read_haskell_string, tokenize
+from core.server.haskell_lexer import (
+    RESERVED_IDS,
+    Token,
+    TokenKind,
+    read_haskell_string,
+    tokenize,
+)
 
 __all__ = [
     "InputKind",
@@ -249,9 +257,35 @@ def _is_pattern_synonym(tokens: Sequence[Token]) -> bool:
     return nxt.kind == "varid" and len(tokens) > 2 and tokens[2].kind == "consym"
 
 
+# One line of only these characters holds no comment, pragma, string, layout keyword,
+# equation (`=`), signature (`::`), bind (`<-`) or colon command: with no reserved word in it
+# (nor `pattern`), it is an expression statement that binds `it`. Most of what notebooks and
+# bots send is like that, and the analysis runs on every request's critical path, so
+# ``classify`` and ``bound_names`` answer it without the layout pass.
+_PLAIN_EXPRESSION_CHARS: Final = frozenset(string.ascii_letters + string.digits + " _()[],+*/.-")
+_WORD_SEPARATORS: Final = re.compile(r"[^A-Za-z0-9_]+")
+_NOT_PLAIN_WORDS: Final = RESERVED_IDS | {"pattern"}
+
+
+def _is_plain_expression(text: str) -> bool:
+    return (
+        _PLAIN_EXPRESSION_CHARS.issuperset(text)
+        and "--" not in text
+        and not text.isspace()
+        and bool(text)
+        and _NOT_PLAIN_WORDS.isdisjoint(_WORD_SEPARATORS.split(text))
+    )
+
+
 def classify(text: str) -> InputKind:
     """What GHCi would do with ``text``: run it as a statement, compile it as declarations,
     add an import, run a colon command, or nothing."""
+    if _is_plain_expression(text):
+        return "statement"
+    return _classify_by_layout(text)
+
+
+def _classify_by_layout(text: str) -> InputKind:
     if text.lstrip().startswith(":"):
         return "meta_command"
     top = layout(text, statement=False)
@@ -298,6 +332,12 @@ def bound_names(stmt: str) -> list[str]:
     ``pat <- e`` binds the pattern's variables; empty input binds nothing. ``let ... in e`` is
     an expression. Only meaningful for text that ``classify`` calls a statement.
     """
+    if _is_plain_expression(stmt):
+        return ["it"]
+    return _bound_names_by_layout(stmt)
+
+
+def _bound_names_by_layout(stmt: str) -> list[str]:
     top = layout(stmt, statement=True)
     items = [item for item in top.items if item]
     if not items:

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.server import haskell_source
 from core.server.haskell_source import (
     InputKind,
     bound_names,
@@ -30,6 +31,44 @@ def test_analysis_never_raises_on_arbitrary_text(text: str) -> None:
     bound_names(text)
     declared_names(text)
     check_sendable(text)
+
+
+_PLAIN_ALPHABET = "abdefilnoprstxyz ABCDELMST0123456789_()[],+*/.-"
+_WORDS = st.sampled_from(
+    ["let", "x", "data", "print", "pattern", "in", "do", "of", "case", "_", "type", "Data.List",
+     "where", "import", "1", "2.5", "--", "-", "..", "sum", "(+)", "[1..3]"]
+)
+
+
+@settings(max_examples=500, deadline=None, database=None)
+@given(st.one_of(st.text(_PLAIN_ALPHABET, max_size=40),
+                 st.lists(_WORDS, max_size=6).map(" ".join)))
+def test_plain_expression_shortcut_agrees_with_the_layout_analysis(text: str) -> None:
+    # The shortcut answers without the layout pass; wherever it answers, the full analysis
+    # must give the same result.
+    if haskell_source._is_plain_expression(text):
+        assert haskell_source._classify_by_layout(text) == "statement"
+        assert haskell_source._bound_names_by_layout(text) == ["it"]
+    assert classify(text) == haskell_source._classify_by_layout(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1 + 1", "print (sum [1..10])", "Data.List.sort [3, 1, 2]", "f x_1 - 2", "(+) 1 2"],
+)
+def test_plain_expressions_take_the_shortcut(text: str) -> None:
+    assert haskell_source._is_plain_expression(text)
+    assert classify(text) == "statement"
+    assert bound_names(text) == ["it"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "  ", "let x = 1", "x = 1", "data T", "_", "pattern P", "1 -- c", "a\nb", "x <- y",
+     "do print 1", "import X", "\"s\"", "{-# SCC x #-} 1", ":t x"],
+)
+def test_everything_else_takes_the_layout_analysis(text: str) -> None:
+    assert not haskell_source._is_plain_expression(text)
 
 
 @pytest.mark.parametrize(
