@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, Literal, TypeVar
+from typing import Final, Generic, Literal, TypeVar
 
 from core.client.results import (
     BindingInfo,
@@ -133,24 +133,30 @@ def _modules(items: Sequence[m.ModuleInfo]) -> tuple[ModuleSummary, ...]:
 # ---------------------------------------------------------------------- the plans
 
 
+def _exec_outcome(reply: m.ExecResult) -> ExecOutcome:
+    exc = reply.exception
+    return ExecOutcome(
+        names=tuple(reply.names),
+        exception=ExceptionInfo(exc.type, exc.message) if exc else None,
+        allocation=reply.allocation,
+        truncated=reply.truncated,
+        warnings=tuple(to_diagnostic(d) for d in reply.warnings),
+    )
+
+
+# The parsers of the most frequent requests are built once, not per call.
+_PARSE_EXEC: Final = _then(m.ExecResult, _exec_outcome)
+_PARSE_TYPE: Final = _then(m.TypeResult, lambda r: r.type)
+
+
 def exec_stmt(
     session: str, stmt: str, source_file: str, line: int, timeout: float | None,
     stdin: str | None,
 ) -> Plan[ExecOutcome]:
-    def parse(reply: m.ExecResult) -> ExecOutcome:
-        exc = reply.exception
-        return ExecOutcome(
-            names=tuple(reply.names),
-            exception=ExceptionInfo(exc.type, exc.message) if exc else None,
-            allocation=reply.allocation,
-            truncated=reply.truncated,
-            warnings=tuple(to_diagnostic(d) for d in reply.warnings),
-        )
-
     return Plan(
         lambda rid: m.ExecStmt(id=rid, session=session, stmt=stmt, source_file=source_file,
                                line=line, timeout=timeout, stdin=stdin),
-        _then(m.ExecResult, parse),
+        _PARSE_EXEC,
     )
 
 
@@ -192,7 +198,7 @@ def expr_type(session: str, expr: str,
               mode: Literal["inst", "noinst", "default"]) -> Plan[str]:
     return Plan(
         lambda rid: m.ExprType(id=rid, session=session, expr=expr, mode=mode),
-        _then(m.TypeResult, lambda r: r.type),
+        _PARSE_TYPE,
     )
 
 

@@ -126,6 +126,10 @@ class ServerConnection:
         """Ids of requests that have not had their final reply yet."""
         return frozenset(self._pending)
 
+    def is_pending(self, request_id: int) -> bool:
+        """Whether ``request_id`` still waits for its final reply (no copy of the set)."""
+        return request_id in self._pending
+
     def receive_data(self, data: bytes) -> None:
         """Feed bytes read from the peer; ``b""`` means the peer closed its side."""
         self._decoder.receive_data(data)

@@ -359,6 +359,11 @@ class GhciProcess:
 
     # ------------------------------------------------------------------ commands
 
+    @property
+    def statements_ready(self) -> bool:
+        """Whether ``prepare_statements`` has run."""
+        return self._statements_ready
+
     async def prepare_statements(self) -> None:
         """Run the one-time set-up of the interpreted program, before the first statement.
 

@@ -253,7 +253,7 @@ class Server:
         def emit(stream: Literal["stdout", "stderr"], text: str) -> None:
             for start in range(0, len(text), _OUTPUT_CHUNK):
                 piece = text[start : start + _OUTPUT_CHUNK]
-                if rid in conn.pending:
+                if conn.is_pending(rid):
                     link.write(conn.send(m.Output(id=rid, stream=stream, text=piece)))
 
         try:
@@ -577,7 +577,7 @@ class Link:
     def reply(self, rid: int, result: m.Reply | RequestError) -> None:
         """Send the final reply of request ``rid`` (once; nothing if it was abandoned)."""
         conn = self.conn
-        if rid not in conn.pending:
+        if not conn.is_pending(rid):
             return
         if isinstance(result, RequestError):
             result = _error_reply(rid, result)

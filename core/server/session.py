@@ -178,7 +178,8 @@ class Session:
         self.last_used = time.monotonic()
         limit = timeout if timeout is not None else self.limits.timeout
         self._interrupt_reason = None
-        if not declarations and not text.lstrip().startswith((":", "import ")):
+        if (not self.ghci.statements_ready and not declarations
+                and not text.lstrip().startswith((":", "import "))):
             try:
                 await self.ghci.prepare_statements()
             except GhciDiedError as exc:
