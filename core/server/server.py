@@ -41,6 +41,7 @@ from core.protocol.errors import (
     UnknownSessionError,
 )
 from core.protocol.framing import DEFAULT_MAX_FRAME
+from core.server.eager import start_eagerly
 from core.server.ghci_process import GhciConfig, GhciProcess, GhciStartError, find_ghc
 from core.server.session import _FORBIDDEN_FLAGS, Emit, Session, SessionLimits
 
@@ -542,7 +543,7 @@ class Link:
             max_frame=server.config.max_frame,
         )
         self.client = _Client(name=secrets.token_hex(4))
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.tasks: set[asyncio.Future[None]] = set()
         self._write = write
         self._is_closing = is_closing
         self._held: list[bytes] = []
@@ -613,9 +614,12 @@ class Link:
                 # Interrupts are answered at once, never queued behind the session's lock.
                 self.reply(request.id, self.server._interrupt(self.client, request))
                 continue
-            task = asyncio.create_task(self.server._run(self, request))
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
+            # The request runs now, up to its first wait (for a session op: until its command
+            # is written to GHCi); a task carries the rest (core.server.eager says why).
+            task = start_eagerly(self.server._run(self, request))
+            if not task.done():
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
 
     async def finish(self) -> None:
         """The connection ended: stop its requests and close its sessions."""
