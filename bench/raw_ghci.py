@@ -33,6 +33,7 @@ import os
 import secrets
 import select
 import shutil
+import string
 import subprocess
 import tempfile
 import time
@@ -98,7 +99,11 @@ class RawGhci:
         if config.external_interpreter:
             args += ["-fexternal-interpreter", "-pgmi", iserv or iserv_path(ghc)]
             env.update(LANG="C.UTF-8", LC_ALL="C.UTF-8", TERM="dumb")
-        self.marker = f"#~RAW-{secrets.token_hex(8)}~#".encode()
+        # The shim's marker shape (core/server/ghci_process.py): NUL and 8 random letters or
+        # digits. GHCi writes its prompt a character per write(2), so the marker's length is
+        # part of every command's cost: both sides pay the same.
+        alphabet = string.ascii_letters + string.digits
+        self.marker = b"\0" + "".join(secrets.choice(alphabet) for _ in range(8)).encode()
         self.workdir = tempfile.mkdtemp(prefix="ghc-shim-bench-raw-")
         self.proc = subprocess.Popen(
             args,
@@ -120,8 +125,8 @@ class RawGhci:
         self._leftover = bytearray()
         self._err_eof = False
         self.last_stderr = b""
-        marker = self.marker.decode()
-        self.banner = self.command(f':set prompt-cont ""\n:set prompt "{marker}"', raw=True)
+        prompt = self.marker.decode().replace("\0", "\\NUL")
+        self.banner = self.command(f':set prompt-cont ""\n:set prompt "{prompt}"', raw=True)
         if config.one_cpu:
             _pin_tree(self.proc.pid)
         if setup:

@@ -45,7 +45,8 @@ def main() -> None:
         else:
             command = line
         if command.startswith(":set prompt "):
-            prompt = command[len(":set prompt ") :].strip().strip('"').encode()
+            literal = command[len(":set prompt ") :].strip().strip('"')
+            prompt = literal.replace("\\NUL", "\0").encode()  # the one escape the server uses
         elif command.startswith(":quit"):
             return
         elif "CRASH" in command:

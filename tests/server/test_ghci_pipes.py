@@ -18,7 +18,7 @@ import pytest
 
 from core.server.ghci_pipes import CommandOutput, GhciPipes, _marker_prefix_at_end
 
-MARKER: Final = b"#~0123456789abcdef~#"  # the shape of ghci_process._new_marker()
+MARKER: Final = b"\0Ab3dE9xZ"  # the shape of ghci_process._new_marker()
 WAIT: Final = 1.0  # seconds; a collect that does not finish by then has hung
 
 
@@ -197,18 +197,18 @@ def test_output_is_streamed_before_the_marker_arrives(rig: Rig) -> None:
         await settle()
         assert seen == ["2\n"]
         # A possible start of the marker is held back...
-        rig.out(b"3#~")
+        rig.out(b"3\0A")
         await settle()
         assert seen == ["2\n", "3"]
         # ...and passed on as soon as it turns out not to be one.
         rig.out(b"x\n")
         await settle()
-        assert seen == ["2\n", "3", "#~x\n"]
+        assert seen == ["2\n", "3", "\0Ax\n"]
         assert not task.done()
         rig.out(MARKER)
         result = await done(task)
-        assert result.stdout == "2\n3#~x\n"
-        assert seen == ["2\n", "3", "#~x\n"]
+        assert result.stdout == "2\n3\0Ax\n"
+        assert seen == ["2\n", "3", "\0Ax\n"]
 
     asyncio.run(main())
 
@@ -589,14 +589,15 @@ def test_an_incomplete_character_at_the_marker_is_replaced(rig: Rig) -> None:
     [
         (b"", MARKER, 0),
         (b"abc", MARKER, 0),
-        (b"abc#", MARKER, 1),
-        (b"abc#~", MARKER, 2),
-        (b"abc#~0", MARKER, 3),
-        (b"#~#", MARKER, 1),
+        (b"abc\0", MARKER, 1),
+        (b"abc\0A", MARKER, 2),
+        (b"abc\0Ab", MARKER, 3),
+        (b"\0A\0", MARKER, 1),
         (MARKER[:-1], MARKER, len(MARKER) - 1),
         (b"x" + MARKER[:-1], MARKER, len(MARKER) - 1),
-        (MARKER, MARKER, 1),  # a whole marker is not a proper prefix; its last "#" is
-        (b"#~0123456789abcdef~", MARKER, len(MARKER) - 1),
+        (MARKER, MARKER, 0),  # a whole marker is not a proper prefix of itself
+        (b"#~0123456789abcdef~", b"#~0123456789abcdef~#", 19),
+        (b"#~0123456789abcdef~#", b"#~0123456789abcdef~#", 1),
         (b"aa", b"aab", 2),
         (b"aaa", b"aab", 2),
         (b"xaba", b"abab", 3),
