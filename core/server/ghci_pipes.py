@@ -43,6 +43,8 @@ _STDERR_TAIL: Final = 64 * 1024
 _IDLE_LIMIT: Final = 1 << 20
 
 OutputCallback = Callable[[str], None]
+# Looked up once: every command creates two decoders.
+_UTF8_DECODER: Final = codecs.getincrementaldecoder("utf-8")
 
 
 @dataclass(slots=True)
@@ -137,8 +139,8 @@ class _Collection:
         self._on_stderr = on_stderr
         self._limit = output_limit if output_limit is not None else 1 << 62
         self._used = 0
-        self._out_dec = codecs.getincrementaldecoder("utf-8")("replace")
-        self._err_dec = codecs.getincrementaldecoder("utf-8")("replace")
+        self._out_dec = _UTF8_DECODER("replace")
+        self._err_dec = _UTF8_DECODER("replace")
         self._out_parts: list[str] = []
         self._err_parts: list[str] = []
         self._err_tail = bytearray()  # the last of all stderr (for a death report)
