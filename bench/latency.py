@@ -24,10 +24,11 @@ counted and reported, never timed as a success.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from bench.common import descendants, sched_ns, stats
@@ -50,7 +51,8 @@ GROUPS = ("client", "server", "ghci")
 @dataclass
 class _Stack:
     name: str
-    calls: dict[str, Callable[[], bool]]
+    # key -> call(instance): one timed call on GHCi instance ``instance`` (process or session).
+    calls: dict[str, Callable[[int], bool]]
     samples: dict[str, list[float]] = field(default_factory=dict)
     inside: dict[str, list[float]] = field(default_factory=dict)
     wrong: int = 0
@@ -59,6 +61,10 @@ class _Stack:
     groups: dict[str, Pids] = field(default_factory=dict)
     # key -> group -> [on-CPU ns, run-queue wait ns] summed over the timed batches.
     cpu: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+    # How many GHCi instances the calls rotate over (one per round), and how a batch on one
+    # of them is run (compat: with that session made current).
+    instances: int = 1
+    run_batch: Callable[[int, Callable[[], None]], None] = lambda _i, batch: batch()
 
 
 def _me() -> list[int]:
@@ -73,35 +79,45 @@ def _children(pid: int) -> Pids:
     return lambda: descendants(pid)
 
 
-def _raw_stack(name: str, config: RawConfig, iserv: str, framed: bool = False) -> tuple[
-        _Stack, RawGhci]:
-    ghci = RawGhci(config, iserv=iserv)
+def _raw_stacks(name: str, config: RawConfig, iserv: str, instances: int,
+                framed_name: str | None = None) -> tuple[list[_Stack], list[RawGhci]]:
+    """``instances`` raw GHCis of one configuration; with ``framed_name``, a second stack that
+    sends the shim's framing to the same processes (so the framing's cost is measured
+    without the difference between two processes)."""
+    ghcis = [RawGhci(config, iserv=iserv) for _ in range(instances)]
 
     def shim_text(stmt: str) -> str:
         # What core/server/ghci_process.py sends for a statement (GhciProcess.run, line=1).
         return f':{{\n{{-# LINE 1 "<interactive>" #-}}\n{stmt}\n:}}'
 
-    def stmt() -> bool:
-        text = shim_text("1 + 1") if framed else "1 + 1"
-        return ghci.command(text, raw=True) == b"2\n"
+    def calls(framed: bool) -> dict[str, Callable[[int], bool]]:
+        def stmt(i: int) -> bool:
+            text = shim_text("1 + 1") if framed else "1 + 1"
+            return ghcis[i].command(text, raw=True) == b"2\n"
 
-    def let() -> bool:
-        text = shim_text("let x = 1") if framed else "let x = 1"
-        return ghci.command(text, raw=True) == b"" and not ghci.last_stderr
+        def let(i: int) -> bool:
+            text = shim_text("let x = 1") if framed else "let x = 1"
+            return ghcis[i].command(text, raw=True) == b"" and not ghcis[i].last_stderr
 
-    def type_() -> bool:
-        return ghci.command(":type map") == f"map :: {MAP_TYPE}\n".encode()
+        def type_(i: int) -> bool:
+            return ghcis[i].command(":type map") == f"map :: {MAP_TYPE}\n".encode()
 
-    calls = {"stmt": stmt, "let": let}
-    if not framed:
-        calls["type"] = type_
-    groups = {"client": _me, "ghci": _tree(ghci.proc.pid)}
-    return _Stack(name, calls, groups=groups), ghci
+        return {"stmt": stmt, "let": let} if framed else {
+            "stmt": stmt, "let": let, "type": type_}
+
+    def pids() -> list[int]:
+        return [p for g in ghcis for p in (g.proc.pid, *descendants(g.proc.pid))]
+
+    groups: dict[str, Pids] = {"client": _me, "ghci": pids}
+    stacks = [_Stack(name, calls(False), groups=groups, instances=instances)]
+    if framed_name is not None:
+        stacks.append(_Stack(framed_name, calls(True), groups=groups, instances=instances))
+    return stacks, ghcis
 
 
 def _hint_call(driver: HintDriver, stack: _Stack, key: str, op: str, arg: str,
-               expect: str) -> Callable[[], bool]:
-    def run() -> bool:
+               expect: str) -> Callable[[int], bool]:
+    def run(_instance: int) -> bool:
         answer = driver.call(op, arg)
         stack.inside.setdefault(key, []).append(answer.inside)
         return answer.text == expect
@@ -123,80 +139,89 @@ def _hint_stacks(driver: HintDriver) -> list[_Stack]:
     return [stmts, interp]
 
 
-def _client_stack(session: object, server_pid: int) -> _Stack:
+def _client_stack(sessions: Sequence[object], server_pid: int) -> _Stack:
     from core.client import Session
 
-    assert isinstance(session, Session)
     out: list[str] = []
 
     def on_output(stream: str, text: str) -> None:
         out.append(text)
 
-    def stmt() -> bool:
+    def session(i: int) -> Session:
+        chosen = sessions[i]
+        assert isinstance(chosen, Session)
+        return chosen
+
+    def stmt(i: int) -> bool:
         out.clear()
-        outcome = session.exec_stmt("1 + 1", on_output=on_output)
+        outcome = session(i).exec_stmt("1 + 1", on_output=on_output)
         return outcome.names == ("it",) and "".join(out) == "2\n"
 
-    def let() -> bool:
+    def let(i: int) -> bool:
         out.clear()
-        outcome = session.exec_stmt("let x = 1", on_output=on_output)
+        outcome = session(i).exec_stmt("let x = 1", on_output=on_output)
         return outcome.names == ("x",) and not out
 
-    def type_() -> bool:
-        return session.expr_type("map") == MAP_TYPE
+    def type_(i: int) -> bool:
+        return session(i).expr_type("map") == MAP_TYPE
 
     return _Stack("shim: core.client Session", {"stmt": stmt, "let": let, "type": type_},
                   groups={"client": _me, "server": lambda: [server_pid],
-                          "ghci": _children(server_pid)})
+                          "ghci": _children(server_pid)},
+                  instances=len(sessions))
 
 
-def _compat_stack(server_pid: Callable[[], int]) -> _Stack:
+def _compat_stack(server_pid: Callable[[], int], sessions: Sequence[object]) -> _Stack:
     from compat import ghc_api as GHC  # noqa: N812 - the facade's documented import name
+    from core.client import Session
 
     out: list[str] = []
     opts = GHC.ExecOptions(stdout=out.append, stderr=out.append)
 
-    def stmt() -> bool:
+    def stmt(_i: int) -> bool:
         out.clear()
         result = GHC.execStmt("1 + 1", opts)  # type: ignore[deprecated]
         return (isinstance(result, GHC.ExecComplete) and isinstance(result.execResult, GHC.Right)
                 and "".join(out) == "2\n")
 
-    def let() -> bool:
+    def let(_i: int) -> bool:
         out.clear()
         result = GHC.execStmt("let x = 1", opts)  # type: ignore[deprecated]
         return (isinstance(result, GHC.ExecComplete) and isinstance(result.execResult, GHC.Right)
                 and [str(n) for n in result.execResult.value] == ["x"] and not out)
 
-    def type_() -> bool:
+    def type_(_i: int) -> bool:
         return str(GHC.exprType(GHC.TM_Inst, "map")) == MAP_TYPE  # type: ignore[deprecated]
+
+    def run_batch(i: int, batch: Callable[[], None]) -> None:
+        # The facade's calls go to the current session: make instance i current for the batch.
+        session = sessions[i]
+        assert isinstance(session, Session)
+        GHC.withSession(session, batch)  # type: ignore[deprecated]
 
     return _Stack("shim: compat execStmt/exprType", {"stmt": stmt, "let": let, "type": type_},
                   groups={"client": _me, "server": lambda: [server_pid()],
-                          "ghci": lambda: descendants(server_pid())})
+                          "ghci": lambda: descendants(server_pid())},
+                  instances=len(sessions), run_batch=run_batch)
 
 
 def _measure(stacks: list[_Stack], rounds: int, batch: int, warmup: int) -> None:
     for stack in stacks:
         for key, call in stack.calls.items():
-            for _ in range(warmup):
-                call()
+            for i in range(stack.instances):
+                stack.run_batch(i, functools.partial(_repeat, call, i, warmup))
             stack.samples[key] = []
             stack.inside.pop(key, None)
             stack.cpu.pop(key, None)
     for r in range(rounds):
         order = stacks[r % len(stacks):] + stacks[: r % len(stacks)]
         for stack in order:
+            instance = r % stack.instances
             for key, call in stack.calls.items():
-                samples = stack.samples[key]
                 pids = {g: f() for g, f in stack.groups.items()}
                 before = {g: sched_ns(p) for g, p in pids.items()}
-                for _ in range(batch):
-                    t0 = time.perf_counter()
-                    ok = call()
-                    samples.append(time.perf_counter() - t0)
-                    if not ok:
-                        stack.wrong += 1
+                stack.run_batch(instance, functools.partial(
+                    _timed_batch, stack, key, call, instance, batch))
                 cpu = stack.cpu.setdefault(key, {})
                 for g, p in pids.items():
                     run, wait = sched_ns(p)
@@ -205,7 +230,27 @@ def _measure(stacks: list[_Stack], rounds: int, batch: int, warmup: int) -> None
                     total[1] += wait - before[g][1]
 
 
-def run_latency(*, rounds: int, batch: int, warmup: int, with_hint: bool = True) -> Section:
+def _repeat(call: Callable[[int], bool], instance: int, times: int) -> None:
+    for _ in range(times):
+        call(instance)
+
+
+def _timed_batch(stack: _Stack, key: str, call: Callable[[int], bool], instance: int,
+                 batch: int) -> None:
+    samples = stack.samples[key]
+    for _ in range(batch):
+        t0 = time.perf_counter()
+        ok = call(instance)
+        samples.append(time.perf_counter() - t0)
+        if not ok:
+            stack.wrong += 1
+
+
+def run_latency(*, rounds: int, batch: int, warmup: int, instances: int = 3,
+                with_hint: bool = True) -> Section:
+    """``instances``: GHCi processes (raw) or sessions (shim) per stack, used in turn round by
+    round: two identical GHCi processes differ by a few percent here (where the kernel put
+    their memory), so a ratio between two single processes would be partly luck."""
     section = Section(
         "Per-call latency (trivial statement, :type)",
         ["stack", "input", "n", "p50", "p99", "p50 ×raw", "p99 ×raw", "p50 ×raw-sf",
@@ -217,15 +262,14 @@ def run_latency(*, rounds: int, batch: int, warmup: int, with_hint: bool = True)
     driver: HintDriver | None = None
     hint_error = ""
     try:
-        for name, config, framed in (
-            ("raw GHCi (default)", DEFAULT, False),
-            ("raw GHCi (shim flags)", SHIM_FLAGS, False),
-            ("raw GHCi (shim flags, any CPU)", ANY_CPU, False),
-            ("raw GHCi (shim flags + shim framing)", SHIM_FLAGS, True),
+        for name, config, framed_name in (
+            ("raw GHCi (default)", DEFAULT, None),
+            ("raw GHCi (shim flags)", SHIM_FLAGS, "raw GHCi (shim flags + shim framing)"),
+            ("raw GHCi (shim flags, any CPU)", ANY_CPU, None),
         ):
-            stack, ghci = _raw_stack(name, config, iserv, framed)
-            stacks.append(stack)
-            raws.append(ghci)
+            new_stacks, ghcis = _raw_stacks(name, config, iserv, instances, framed_name)
+            stacks.extend(new_stacks)
+            raws.extend(ghcis)
         if with_hint:
             try:
                 driver = HintDriver(build_driver())
@@ -244,8 +288,9 @@ def run_latency(*, rounds: int, batch: int, warmup: int, with_hint: bool = True)
             section.error = core_error
         else:
             client, server_pid = embedded_client()
-            with client, client.open_session() as s:
-                stacks.append(_client_stack(s, server_pid))
+            with client:
+                sessions = [client.open_session() for _ in range(instances)]
+                stacks.append(_client_stack(sessions, server_pid))
                 compat_pid: list[int] = []
 
                 def compat_server() -> int:
@@ -256,24 +301,29 @@ def run_latency(*, rounds: int, batch: int, warmup: int, with_hint: bool = True)
                         compat_pid.extend(others if len(others) == 1 else [-1])
                     return compat_pid[0]
 
-                stacks.append(_compat_stack(compat_server))
-
                 def body() -> None:
+                    first = GHC.getSession()  # type: ignore[deprecated]
+                    more = [first.client.open_session() for _ in range(instances - 1)]
+                    stacks.append(_compat_stack(compat_server, [first, *more]))
                     _measure(stacks, rounds, batch, warmup)
+                    for extra in more:
+                        extra.close()
 
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", GHC.GhcApiDeprecationWarning)
                     GHC.runGhc(None, body)  # type: ignore[deprecated]
+                for session in sessions:
+                    session.close()
     finally:
         for ghci in raws:
             ghci.close()
         if driver is not None:
             driver.close()
-    _fill(section, stacks, hint_error)
+    _fill(section, stacks, hint_error, instances)
     return section
 
 
-def _fill(section: Section, stacks: list[_Stack], hint_error: str) -> None:
+def _fill(section: Section, stacks: list[_Stack], hint_error: str, instances: int) -> None:
     by_name = {s.name: s for s in stacks}
     base = by_name["raw GHCi (default)"]
     base_sf = by_name["raw GHCi (shim flags)"]
@@ -329,9 +379,13 @@ def _fill(section: Section, stacks: list[_Stack], hint_error: str) -> None:
         "the shim's flags (-fexternal-interpreter, LineBuffering stdout, ghc and its "
         "interpreter on one CPU as in the shim's sessions; \"any CPU\" leaves that to the "
         "kernel). Same input, same run, interleaved rounds.",
+        f"Every GHCi stack runs on {instances} GHCi processes (raw) or sessions (shim), one per "
+        "round in turn: identical GHCi processes differ by up to ±4% here, so one process "
+        "per stack would make a ratio partly a draw.",
         "\"shim framing\" sends the exact text the shim's driver sends for a statement "
-        "(`:{`, `{-# LINE 1 \"<interactive>\" #-}`, the statement, `:}`) to a raw GHCi: the "
-        "part of the shim's cost that GHCi itself spends on that framing.",
+        "(`:{`, `{-# LINE 1 \"<interactive>\" #-}`, the statement, `:}`) to the same raw "
+        "GHCi processes as \"shim flags\": the part of the shim's cost that GHCi itself "
+        "spends on that framing.",
         "hint rows: round trip over the driver's pipes from Python (comparable with the "
         "other rows); the in-process row is the time inside the driver alone.",
     ]

@@ -47,6 +47,7 @@ class Plan:
     latency_rounds: int
     latency_batch: int
     latency_warmup: int
+    latency_instances: int
     warm_opens: int
     cold_opens: int
     raw_starts: int
@@ -62,13 +63,13 @@ class Plan:
 
 
 FULL = Plan(
-    latency_rounds=20, latency_batch=50, latency_warmup=20,
+    latency_rounds=24, latency_batch=42, latency_warmup=20, latency_instances=3,
     warm_opens=20, cold_opens=8, raw_starts=8, hint_processes=3, hint_opens=6, settle=1.0,
     value_kinds=("[Int]", "String", "Map Int Int"), value_sizes=SIZES, value_reps=default_reps,
     session_counts=(1, 4, 16), requests=40, threads=True,
 )
 QUICK = Plan(
-    latency_rounds=4, latency_batch=25, latency_warmup=10,
+    latency_rounds=4, latency_batch=25, latency_warmup=10, latency_instances=2,
     warm_opens=5, cold_opens=3, raw_starts=3, hint_processes=1, hint_opens=4, settle=1.0,
     value_kinds=("[Int]",), value_sizes=(10_000, 1_000_000),
     value_reps=lambda n: Reps(2, 1, 1),
@@ -244,6 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "latency" in wanted:
         sections.append(_run_section("Per-call latency", lambda: run_latency(
             rounds=plan.latency_rounds, batch=plan.latency_batch, warmup=plan.latency_warmup,
+            instances=plan.latency_instances,
             with_hint=with_hint)))
     if "opens" in wanted:
         sections.append(_run_section("Session open time", lambda: run_opens(
