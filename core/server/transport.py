@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import ipaddress
 import logging
 import os
@@ -181,10 +182,21 @@ def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
 
 
 def serve_forever(config: ServerConfig, address: Address) -> int:
-    """Run the server until SIGTERM/SIGINT (or the end of stdio); returns an exit status."""
+    """Run the server until SIGTERM/SIGINT (or the end of stdio); returns an exit status.
+
+    With session placement on (``pin_sessions``) and two CPUs or more, the process keeps to
+    its last usable CPU and tells the server so (``ServerConfig.server_cpu``), which then
+    places sessions on the others first: the server wakes at every piece of a session's
+    output, and on the session's own CPU that interrupts GHCi's work each time.
+    """
+    config = _choose_server_cpu(config)
 
     async def main() -> None:
-        server = Server(config)
+        server = Server(config)  # it reads the CPUs it may place sessions on: pin after
+        if config.server_cpu is not None:
+            # This thread; threads started later (the executor's) inherit it.
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(0, {config.server_cpu})
         task = asyncio.current_task()
         assert task is not None
         loop = asyncio.get_running_loop()
@@ -205,3 +217,12 @@ def serve_forever(config: ServerConfig, address: Address) -> int:
         return 1
     return 0
 
+
+def _choose_server_cpu(config: ServerConfig) -> ServerConfig:
+    if not config.pin_sessions or config.server_cpu is not None:
+        return config
+    try:
+        cpus = sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return config
+    return dataclasses.replace(config, server_cpu=cpus[-1]) if len(cpus) >= 2 else config

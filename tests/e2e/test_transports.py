@@ -190,24 +190,37 @@ def _affinities(root: int) -> dict[str, set[tuple[int, ...]]]:
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs to place sessions")
 def test_each_session_keeps_its_ghci_and_interpreter_on_one_cpu() -> None:
+    usable = sorted(os.sched_getaffinity(0))
     with ServerProcess("--pool", "0") as server, connect(server.address) as client, \
-            client.open_session() as first, client.open_session() as second:
+            client.open_session() as first:
         first.exec_stmt("1 + 1")  # starts the interpreter, which inherits the placement
-        second.exec_stmt("2 + 2")
-        placed = _affinities(server.proc.pid)
-        ghci = {name: masks for name, masks in placed.items()
-                if name.startswith(("ghc:", "ghc-iserv:"))}
-        assert len(ghci) == 4, placed  # two sessions, each a ghc and its interpreter
-        cpus = [masks for masks in ghci.values()]
-        assert all(len(masks) == 1 and len(next(iter(masks))) == 1 for masks in cpus), ghci
-        # Two sessions on two different CPUs (the least used one is taken).
-        assert len({next(iter(masks)) for masks in cpus}) == 2, ghci
-        # A session restarted after a crash keeps its CPU.
-        before = _ghc_cpus(server.proc.pid)
-        with pytest.raises(SessionDiedError):
-            first.exec_stmt("System.Posix.Signals.raiseSignal System.Posix.Signals.sigKILL")
-        assert first.exec_stmt("1 + 1").exception is None
-        assert _ghc_cpus(server.proc.pid) == before
+        # The command-line server keeps to its last usable CPU, and the first session goes
+        # to another one.
+        server_masks = {tuple(sorted(os.sched_getaffinity(int(tid))))
+                        for tid in os.listdir(f"/proc/{server.proc.pid}/task")}
+        assert server_masks == {(usable[-1],)}
+        assert _ghc_cpus(server.proc.pid) == [(usable[0],)]
+        with client.open_session() as second, client.open_session() as third:
+            for session in (second, third):
+                session.exec_stmt("1 + 1")
+            placed = _affinities(server.proc.pid)
+            ghci = {name: masks for name, masks in placed.items()
+                    if name.startswith(("ghc:", "ghc-iserv:"))}
+            assert len(ghci) == 6, placed  # three sessions, each a ghc and its interpreter
+            assert all(len(masks) == 1 and len(next(iter(masks))) == 1
+                       for masks in ghci.values()), ghci
+            # The server's CPU counts as one session: no CPU carries two more than another.
+            load = dict.fromkeys(usable, 0)
+            load[usable[-1]] += 1
+            for (cpu,) in _ghc_cpus(server.proc.pid):
+                load[cpu] += 1
+            assert max(load.values()) - min(load.values()) <= 1, load
+            # A session restarted after a crash keeps its CPU.
+            before = _ghc_cpus(server.proc.pid)
+            with pytest.raises(SessionDiedError):
+                first.exec_stmt("System.Posix.Signals.raiseSignal System.Posix.Signals.sigKILL")
+            assert first.exec_stmt("1 + 1").exception is None
+            assert _ghc_cpus(server.proc.pid) == before
 
 
 def _ghc_cpus(root: int) -> list[tuple[int, ...]]:
