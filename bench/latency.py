@@ -17,7 +17,7 @@ it separates GHCi's own cost of that framing from the shim's Python/IPC cost), a
 
 How: every stack is started and warmed up first; then ``rounds`` rounds each run ``batch``
 calls per stack and input, the stack order rotating every round, so that slow drifts (GHCi's
-growing interactive context, CPU frequency, the other engineers' jobs) hit every stack
+growing interactive context, CPU frequency, other jobs on the machine) hit every stack
 alike. Every answer is checked (``2``, the type text, the bound names); a wrong answer is
 counted and reported, never timed as a success.
 """
@@ -80,11 +80,12 @@ def _children(pid: int) -> Pids:
 
 
 def _raw_stacks(name: str, config: RawConfig, iserv: str, instances: int,
-                framed_name: str | None = None) -> tuple[list[_Stack], list[RawGhci]]:
+                driver_cpu: int | None, framed_name: str | None = None,
+                ) -> tuple[list[_Stack], list[RawGhci]]:
     """``instances`` raw GHCis of one configuration; with ``framed_name``, a second stack that
     sends the shim's framing to the same processes (so the framing's cost is measured
     without the difference between two processes)."""
-    ghcis = [RawGhci(config, iserv=iserv) for _ in range(instances)]
+    ghcis = [RawGhci(config, iserv=iserv, driver_cpu=driver_cpu) for _ in range(instances)]
 
     def shim_text(stmt: str) -> str:
         # What core/server/ghci_process.py sends for a statement (GhciProcess.run, line=1).
@@ -230,6 +231,17 @@ def _measure(stacks: list[_Stack], rounds: int, batch: int, warmup: int) -> None
                     total[1] += wait - before[g][1]
 
 
+def _measure_pinned(stacks: list[_Stack], rounds: int, batch: int, warmup: int,
+                    driver_cpu: int | None) -> None:
+    before = os.sched_getaffinity(0)
+    if driver_cpu is not None:
+        os.sched_setaffinity(0, {driver_cpu})
+    try:
+        _measure(stacks, rounds, batch, warmup)
+    finally:
+        os.sched_setaffinity(0, before)
+
+
 def _repeat(call: Callable[[int], bool], instance: int, times: int) -> None:
     for _ in range(times):
         call(instance)
@@ -259,6 +271,12 @@ def run_latency(*, rounds: int, batch: int, warmup: int, instances: int = 3,
     iserv = iserv_path()
     stacks: list[_Stack] = []
     raws: list[RawGhci] = []
+    # While it measures, this process (the raw driver and the shim's client) keeps to the
+    # last CPU, where the shim's command-line server keeps too; the one-CPU raw GHCis are
+    # placed by the shim's rule around it. Pinned only once every server has started: a
+    # server inherits its starter's CPUs and places its sessions on them.
+    usable = sorted(os.sched_getaffinity(0))
+    driver_cpu = usable[-1] if len(usable) > 1 else None
     driver: HintDriver | None = None
     hint_error = ""
     try:
@@ -267,7 +285,8 @@ def run_latency(*, rounds: int, batch: int, warmup: int, instances: int = 3,
             ("raw GHCi (shim flags)", SHIM_FLAGS, "raw GHCi (shim flags + shim framing)"),
             ("raw GHCi (shim flags, any CPU)", ANY_CPU, None),
         ):
-            new_stacks, ghcis = _raw_stacks(name, config, iserv, instances, framed_name)
+            new_stacks, ghcis = _raw_stacks(name, config, iserv, instances, driver_cpu,
+                                            framed_name)
             stacks.extend(new_stacks)
             raws.extend(ghcis)
         if with_hint:
@@ -284,7 +303,7 @@ def run_latency(*, rounds: int, batch: int, warmup: int, instances: int = 3,
         except ImportError as exc:
             core_error = f"the shim cannot be imported: {exc}"
         if core_error:
-            _measure(stacks, rounds, batch, warmup)
+            _measure_pinned(stacks, rounds, batch, warmup, driver_cpu)
             section.error = core_error
         else:
             client, server_pid = embedded_client()
@@ -305,7 +324,7 @@ def run_latency(*, rounds: int, batch: int, warmup: int, instances: int = 3,
                     first = GHC.getSession()  # type: ignore[deprecated]
                     more = [first.client.open_session() for _ in range(instances - 1)]
                     stacks.append(_compat_stack(compat_server, [first, *more]))
-                    _measure(stacks, rounds, batch, warmup)
+                    _measure_pinned(stacks, rounds, batch, warmup, driver_cpu)
                     for extra in more:
                         extra.close()
 
@@ -382,6 +401,10 @@ def _fill(section: Section, stacks: list[_Stack], hint_error: str, instances: in
         f"Every GHCi stack runs on {instances} GHCi processes (raw) or sessions (shim), one per "
         "round in turn: identical GHCi processes differ by up to ±4% here, so one process "
         "per stack would make a ratio partly a draw.",
+        "Placement, alike for both: while measuring, this process (raw driver and shim "
+        "client) keeps to the last CPU, where the shim's server keeps too; the shim places its "
+        "sessions and this benchmark its one-CPU raw GHCis by the same rule (least used CPU, "
+        "the server's or driver's own counting one more).",
         "\"shim framing\" sends the exact text the shim's driver sends for a statement "
         "(`:{`, `{-# LINE 1 \"<interactive>\" #-}`, the statement, `:}`) to the same raw "
         "GHCi processes as \"shim flags\": the part of the shim's cost that GHCi itself "

@@ -28,7 +28,7 @@ script) are left out: they cost nothing per command.
 
 from __future__ import annotations
 
-import itertools
+import collections
 import os
 import secrets
 import select
@@ -59,19 +59,29 @@ DEFAULT: Final = RawConfig("raw GHCi (default)", False, False)
 SHIM_FLAGS: Final = RawConfig("raw GHCi (shim flags)", True, True, one_cpu=True)
 ANY_CPU: Final = RawConfig("raw GHCi (shim flags, any CPU)", True, True)
 
-_next_cpu = itertools.count()
+# The CPUs this process may use, read before it pins itself anywhere (bench.latency does,
+# to place its driver like the shim's server), and how many raw GHCis each one holds.
+_USABLE: Final = sorted(os.sched_getaffinity(0))
+_placed: collections.Counter[int] = collections.Counter()
 
 
-def _pin_tree(pid: int) -> None:
-    """Keep ``pid``, its threads and its future children on one CPU (round robin)."""
-    cpus = sorted(os.sched_getaffinity(0))
-    cpu = {cpus[next(_next_cpu) % len(cpus)]}
+def _choose_cpu(driver_cpu: int | None) -> int:
+    """The shim's placement rule (core/server/server.py ``Server._take_cpu``): the least used
+    CPU, where the driver's own CPU counts as one GHCi more and loses ties."""
+    cpu = min(_USABLE, key=lambda c: (_placed[c] + (c == driver_cpu), c == driver_cpu))
+    _placed[cpu] += 1
+    return cpu
+
+
+def _pin_tree(pid: int, cpu: int) -> None:
+    """Keep ``pid``, its threads and its future children on ``cpu``."""
     pids = [pid]
     for p in pids:
         for tid in os.listdir(f"/proc/{p}/task"):
-            os.sched_setaffinity(int(tid), cpu)
+            os.sched_setaffinity(int(tid), {cpu})
             with open(f"/proc/{p}/task/{tid}/children") as f:
                 pids.extend(int(c) for c in f.read().split())
+
 
 _SETUP: Final = (
     "_ <- System.IO.hSetBuffering System.IO.stdin System.IO.NoBuffering GHC.Base.>> "
@@ -91,8 +101,11 @@ class RawGhci:
     """One GHCi process driven over pipes with a marker prompt (not thread-safe)."""
 
     def __init__(self, config: RawConfig, ghc: str = "ghc", iserv: str | None = None, *,
-                 setup: bool = True) -> None:
+                 setup: bool = True, driver_cpu: int | None = None) -> None:
+        """``driver_cpu``: the CPU the driving process keeps to while it measures, if any (a
+        one-CPU configuration then avoids it, as the shim's sessions avoid its server's)."""
         self.config = config
+        self.cpu: int | None = None
         args = [ghc, "--interactive", "-ignore-dot-ghci"]
         env = dict(os.environ)
         env.pop("GHC_ENVIRONMENT", None)
@@ -127,8 +140,9 @@ class RawGhci:
         self.last_stderr = b""
         prompt = self.marker.decode().replace("\0", "\\NUL")
         self.banner = self.command(f':set prompt-cont ""\n:set prompt "{prompt}"', raw=True)
-        if config.one_cpu:
-            _pin_tree(self.proc.pid)
+        if config.one_cpu and len(_USABLE) > 1:
+            self.cpu = _choose_cpu(driver_cpu)
+            _pin_tree(self.proc.pid, self.cpu)
         if setup:
             self.setup()
 
@@ -207,6 +221,9 @@ class RawGhci:
         return b"".join(parts)
 
     def close(self) -> None:
+        if self.cpu is not None:
+            _placed[self.cpu] -= 1
+            self.cpu = None
         if self.proc.poll() is None:
             try:
                 os.write(self._in, b":quit\n")
