@@ -277,6 +277,11 @@ def run_latency(*, rounds: int, batch: int, warmup: int, instances: int = 3,
     # server inherits its starter's CPUs and places its sessions on them.
     usable = sorted(os.sched_getaffinity(0))
     driver_cpu = usable[-1] if len(usable) > 1 else None
+    if len(usable) > 1:
+        # No more sessions than fit beside the server's CPU (the rule fills the others with
+        # two each before it uses that one): this section measures a statement's cost, not
+        # CPU sharing with the server, which the concurrency section covers.
+        instances = min(instances, 2 * (len(usable) - 1))
     driver: HintDriver | None = None
     hint_error = ""
     try:
@@ -400,7 +405,8 @@ def _fill(section: Section, stacks: list[_Stack], hint_error: str, instances: in
         "kernel). Same input, same run, interleaved rounds.",
         f"Every GHCi stack runs on {instances} GHCi processes (raw) or sessions (shim), one per "
         "round in turn: identical GHCi processes differ by up to ±4% here, so one process "
-        "per stack would make a ratio partly a draw.",
+        "per stack would make a ratio partly a draw. No more than fit beside the server's "
+        "(driver's) CPU: sharing it is the concurrency section's subject.",
         "Placement, alike for both: while measuring, this process (raw driver and shim "
         "client) keeps to the last CPU, where the shim's server keeps too; the shim places its "
         "sessions and this benchmark its one-CPU raw GHCis by the same rule (least used CPU, "
