@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import inspect
 import itertools
 import os
 import signal
@@ -53,8 +54,6 @@ SERVER_PROBES: tuple[tuple[str, str, str, str], ...] = (
      "exit"),
     ("core.server.server", "Link.write_final", "server: reply written", "entry"),
 )
-CLIENT_STEPS = ("client: call", "client: request sent", "client: reply read",
-                "client: call returns")
 # Which side each segment ending at a step belongs to (the step's own process, except the
 # hops: from the last step of one process to the first of the next).
 _HOPS = {"server: request bytes in": "hop client → server",
@@ -69,7 +68,7 @@ _HOPS = {"server: request bytes in": "hop client → server",
 def _probe(function: Callable[..., Any], label: str, when: str,
            log: list[tuple[int, str]]) -> Callable[..., Any]:
     clock = time.perf_counter_ns
-    if when == "exit" and _is_coroutine_function(function):
+    if when == "exit" and inspect.iscoroutinefunction(function):
         async def after(*args: Any, **kwargs: Any) -> Any:
             result = await function(*args, **kwargs)
             log.append((clock(), label))
@@ -86,11 +85,6 @@ def _probe(function: Callable[..., Any], label: str, when: str,
         log.append((clock(), label))
         return function(*args, **kwargs)
     return before
-
-
-def _is_coroutine_function(function: Callable[..., Any]) -> bool:
-    import inspect
-    return inspect.iscoroutinefunction(function)
 
 
 def _serve(argv: Sequence[str]) -> int:

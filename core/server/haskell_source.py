@@ -271,8 +271,7 @@ def _is_plain_expression(text: str) -> bool:
     return (
         _PLAIN_EXPRESSION_CHARS.issuperset(text)
         and "--" not in text
-        and not text.isspace()
-        and bool(text)
+        and text.strip() != ""
         and _NOT_PLAIN_WORDS.isdisjoint(_WORD_SEPARATORS.split(text))
     )
 
