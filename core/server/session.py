@@ -369,6 +369,14 @@ class Session:
             emit("stdout", text)
 
         names: list[str] = []
+        usual: list[m.ExecResult] = []
+
+        def while_running() -> None:
+            names.extend(bound_names(req.stmt))
+            # The usual outcome (no warning, no exception), built while GHCi works: once
+            # the prompt is back, building it is on the request's critical path.
+            usual.append(m.ExecResult(id=req.id, names=names))
+
         output, reason = await self._command(
             req.stmt,
             timeout=req.timeout,
@@ -377,8 +385,12 @@ class Session:
             stdin=req.stdin,
             on_stdout=on_stdout,
             on_stderr=streamer.feed,
-            while_running=lambda: names.extend(bound_names(req.stmt)),
+            while_running=while_running,
         )
+        if not output.stderr and not output.truncated and reason is None and usual:
+            # Nothing on stderr: no diagnostic, no exception, nothing held back.
+            self._bound(req, names)
+            return usual[0]
         diagnostics, rest = _leading_diagnostics(output.stderr)
         errors = [d for d in diagnostics if d.severity == "error"]
         if errors and not saw_stdout and not rest.strip():
@@ -401,6 +413,11 @@ class Session:
                 truncated=output.truncated,
                 warnings=warnings,
             )
+        self._bound(req, names)
+        return m.ExecResult(id=req.id, names=names, truncated=output.truncated, warnings=warnings)
+
+    def _bound(self, req: m.ExecStmt, names: list[str]) -> None:
+        """A statement ran to completion: note what it bound and journal it for replay."""
         self._note_bindings(names)
         stripped = req.stmt.lstrip()
         if stripped.startswith("let") and "<-" not in stripped.split("\n", 1)[0]:
@@ -410,7 +427,6 @@ class Session:
             )
         elif names and names != ["it"]:
             self.journal.skip(_short(req.stmt))
-        return m.ExecResult(id=req.id, names=names, truncated=output.truncated, warnings=warnings)
 
     async def run_decls(self, req: m.RunDecls, emit: Emit) -> m.DeclsResult:
         self._check_text(req.decls)
