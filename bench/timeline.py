@@ -46,13 +46,13 @@ SERVER_PROBES: tuple[tuple[str, str, str, str], ...] = (
     ("core.server.server", "Server._run", "server: request task starts", "entry"),
     ("core.server.session", "Session.exec_stmt", "server: session op starts", "entry"),
     ("core.server.ghci_process", "GhciProcess.run", "server: command prepared", "entry"),
-    ("core.server.ghci_process", "GhciProcess._write", "server: command written to GHCi",
+    ("core.server.ghci_process", "GhciProcess._write_now", "server: command written to GHCi",
      "entry"),
     ("core.server.ghci_pipes", "GhciPipes._stdout_ready", "server: first GHCi output read",
      "entry"),
     ("core.server.ghci_process", "GhciProcess._collect", "server: GHCi's prompt arrived",
      "exit"),
-    ("core.server.server", "Link.write_final", "server: reply written", "entry"),
+    ("core.server.server", "Link._send", "server: reply written", "entry"),
 )
 # Which side each segment ending at a step belongs to (the step's own process, except the
 # hops: from the last step of one process to the first of the next).

@@ -46,7 +46,7 @@ class _Waiter:
     final: m.Reply | None = None
     done: bool = False
     error: BaseException | None = None
-    buffered: list[m.Output] = field(default_factory=list)
+    buffered: list[m.Output | m.OutputChunk] = field(default_factory=list)
 
 
 class SyncChannel:
@@ -158,6 +158,8 @@ class SyncChannel:
             if isinstance(reply, m.Output):
                 waiter.buffered.append(reply)
                 return
+            if isinstance(reply, m.ExecResult) and reply.output:
+                waiter.buffered.extend(reply.output)  # delivered before the result
             waiter.final = reply
             waiter.done = True
             self._cond.notify_all()
@@ -254,6 +256,9 @@ class AsyncChannel:
             if on_output is not None:
                 on_output(reply.stream, reply.text)
             return
+        if isinstance(reply, m.ExecResult) and on_output is not None:
+            for chunk in reply.output:
+                on_output(chunk.stream, chunk.text)
         if not future.done():
             future.set_result(reply)
 

@@ -81,37 +81,58 @@ class RequestRejected:
 
 def encode_message(message: Request | Reply, *, max_frame: int = DEFAULT_MAX_FRAME) -> bytes:
     """Encode any message model as one frame (wire names, msgpack-native values)."""
-    fields = message.__dict__
-    if _flat(type(message), fields):
-        # Already the wire map: every message of a call's hot path (a request, its output,
-        # its final reply without diagnostics) is flat, and ``model_dump`` cost it 2-3x more
-        # than encoding itself once the caches have gone cold during GHCi's work.
-        return encode_frame(fields, max_frame=max_frame)
-    return encode_frame(message.model_dump(by_alias=True), max_frame=max_frame)
+    fields = _wire_map(message)
+    if fields is None:
+        fields = message.model_dump(by_alias=True)
+    return encode_frame(fields, max_frame=max_frame)
 
 
 _SCALARS: Final = frozenset({str, int, float, bool, bytes, type(None)})
 _RENAMED: dict[type[BaseModel], bool] = {}
 
 
-def _flat(cls: type[BaseModel], fields: dict[str, object]) -> bool:
-    """Whether ``fields`` (a model's ``__dict__``) is its own wire map: no field renamed by
-    an alias, and no value that is (or holds) a model."""
+def _wire_map(model: BaseModel) -> dict[str, object] | None:
+    """``model.model_dump(by_alias=True)`` built from the models' own field maps, or None
+    when a field is renamed on the wire (an alias) or holds something else than scalars,
+    lists of scalars and (lists of) such models.
+
+    Why: every message of a call's hot path (a request, its final reply) is of that kind,
+    and ``model_dump`` cost 2-3x the encoding itself once the caches had gone cold during
+    GHCi's work.
+    """
+    cls = type(model)
     renamed = _RENAMED.get(cls)
     if renamed is None:
         renamed = _RENAMED[cls] = any(
             f.alias is not None and f.alias != name for name, f in cls.model_fields.items()
         )
     if renamed:
-        return False
-    for value in fields.values():
+        return None
+    fields: dict[str, object] = model.__dict__
+    out = fields
+    for name, value in fields.items():
         kind = type(value)
         if kind in _SCALARS:
             continue
-        if kind is list and all(type(item) in _SCALARS for item in value):  # type: ignore[attr-defined]
-            continue
-        return False
-    return True
+        converted: object
+        if kind is list:
+            items: list[object] = value  # type: ignore[assignment]
+            if all(type(item) in _SCALARS for item in items):
+                continue
+            maps = [_wire_map(item) if isinstance(item, BaseModel) else None for item in items]
+            if None in maps:
+                return None
+            converted = maps
+        elif isinstance(value, BaseModel):
+            converted = _wire_map(value)
+            if converted is None:
+                return None
+        else:
+            return None
+        if out is fields:
+            out = dict(fields)  # never change the model's own map
+        out[name] = converted
+    return out
 
 
 def token_matches(expected: str | None, given: str | None) -> bool:
@@ -252,17 +273,21 @@ class ServerConnection:
 
         Raises:
             LocalProtocolError: the reply is for no request in flight, or a second final reply.
+            ValueError: the encoded reply exceeds ``max_frame``; the request stays in flight.
         """
         if isinstance(reply, Error) and reply.id is None:
             return encode_message(reply, max_frame=self.max_frame)
         assert reply.id is not None
         if reply.id not in self._pending:
             raise LocalProtocolError(f"reply {reply.op!r} for request {reply.id} not in flight")
+        # Encoded first: a reply too large for a frame (ValueError) leaves the request in
+        # flight, so that the caller can still answer it with something smaller.
+        data = encode_message(reply, max_frame=self.max_frame)
         if isinstance(reply, Welcome):
             self.state = ConnectionState.READY
         if not isinstance(reply, Output):
             self._pending.discard(reply.id)
-        return encode_message(reply, max_frame=self.max_frame)
+        return data
 
     def abandon(self, request_id: int) -> None:
         """Forget a request whose reply cannot be sent (the I/O layer failed to write)."""

@@ -14,12 +14,16 @@ Rules of the protocol:
   closes). Nothing else is served before it.
 * Every request carries an ``id`` unique among the requests in flight on its connection.
   Everything the server sends about a request carries that ``id``: zero or more ``output``
-  messages, then exactly one final reply (a result model or ``error``).
+  messages, then exactly one final reply (a result model or ``error``). An ``exec_result``
+  may carry the end of its request's output itself (``output``, written after every
+  ``output`` message of that request): a short statement's output and result then cross
+  as one frame.
 * Only msgpack-native types cross: ``str``, ``int``, ``float``, ``bool``, ``bytes``, ``None``,
   lists and string-keyed maps. Enumerations are ``Literal`` strings.
 
 Protocol version history:
   1 — initial.
+  2 — ``exec_result.output``: output held until the statement ended rides in its result.
 """
 
 from __future__ import annotations
@@ -78,6 +82,7 @@ __all__ = [
     "NamesResult",
     "OpenSession",
     "Output",
+    "OutputChunk",
     "ParseName",
     "RefResult",
     "RemoveTarget",
@@ -99,7 +104,7 @@ __all__ = [
     "Welcome",
 ]
 
-PROTOCOL_VERSION: Final = 1
+PROTOCOL_VERSION: Final = 2
 
 RequestId = Annotated[int, Field(ge=0, lt=2**63)]
 SessionId = Annotated[str, Field(min_length=1, max_length=64)]
@@ -533,8 +538,18 @@ class SessionsResult(_Wire):
     sessions: list[SessionInfo]
 
 
+class OutputChunk(_Wire):
+    """A piece of a request's output carried in its final reply (``ExecResult.output``)."""
+
+    stream: Literal["stdout", "stderr"]
+    text: str
+
+
 class ExecResult(_Wire):
-    """``exception`` set: the Haskell code threw (GHC's ``ExecComplete (Left e)``)."""
+    """``exception`` set: the Haskell code threw (GHC's ``ExecComplete (Left e)``).
+
+    ``output``: the last of the statement's output, in order, after any ``output`` message.
+    """
 
     op: Literal["exec_result"] = "exec_result"
     id: RequestId
@@ -543,6 +558,7 @@ class ExecResult(_Wire):
     exception: ExceptionModel | None = None
     truncated: bool = False
     warnings: list[Diagnostic] = []
+    output: list[OutputChunk] = []
 
 
 class DeclsResult(_Wire):

@@ -431,14 +431,17 @@ class GhciProcess:
         self._payload_at = None
         if self._needs_resync:
             await self._resync()
-        await self._prepare_stdin(stdin)
+        if stdin or self._stdin_written or self._stdin_dirty:
+            await self._prepare_stdin(stdin)
         if line is not None:
             payload = f':{{\n{{-# LINE {line} "{_escape(source_file)}" #-}}\n{text}\n:}}\n'
         elif "\n" in text:
             payload = f":{{\n{text}\n:}}\n"
         else:
             payload = text + "\n"
-        await self._write(payload)
+        rest = self._write_now(payload.encode("utf-8"))
+        if rest:
+            await self._write_rest(rest)
         self._payload_at = time.monotonic()
         self.commands_run += 1
         try:
@@ -476,7 +479,27 @@ class GhciProcess:
             delay = min(delay * 2, 0.05)
 
     async def _write(self, text: str) -> None:
-        data = memoryview(text.encode("utf-8"))
+        rest = self._write_now(text.encode("utf-8"))
+        if rest:
+            await self._write_rest(rest)
+
+    def _write_now(self, data: bytes) -> memoryview | None:
+        """Write what the pipe takes at once; the rest, if any, for ``_write_rest``.
+
+        A command almost always fits the pipe: writing it here, not in a coroutine, keeps
+        the event loop out of the request's critical path.
+        """
+        try:
+            written = os.write(self._in_fd, data)
+        except BlockingIOError:
+            written = 0
+        except (BrokenPipeError, ValueError, OSError) as exc:
+            raise GhciDiedError(
+                f"GHCi's stdin is closed ({exc})", returncode=self.returncode, stderr_tail=""
+            ) from exc
+        return memoryview(data)[written:] if written < len(data) else None
+
+    async def _write_rest(self, data: memoryview) -> None:
         loop = asyncio.get_running_loop()
         while data:
             try:

@@ -266,9 +266,7 @@ class Server:
 
         def emit(stream: Literal["stdout", "stderr"], text: str) -> None:
             for start in range(0, len(text), _OUTPUT_CHUNK):
-                piece = text[start : start + _OUTPUT_CHUNK]
-                if conn.is_pending(rid):
-                    link.write(conn.send(m.Output(id=rid, stream=stream, text=piece)))
+                link.output(rid, stream, text[start : start + _OUTPUT_CHUNK])
 
         try:
             result: m.Reply | RequestError = await self._dispatch(link.client, request, emit)
@@ -539,12 +537,13 @@ class Link:
 
     Bytes come in through ``feed`` (from a protocol callback or a read loop); each request
     becomes a task of the server, except ``hello`` and ``interrupt``, answered at once.
-    Frames go out through the transport's write function. Frames produced while a request
-    runs (its output) are held for up to ``_HOLD_SECONDS`` or ``_HOLD_BYTES``, so that a
-    short statement's output and its final reply leave in one system call and wake the
-    client once (GHCi prints the value, then exchanges messages with its interpreter, then
-    writes its prompt: the reply follows the output by a few event-loop turns, not one).
-    A final reply is written at once, with whatever is held.
+    Frames go out through the transport's write function. Output produced while a request
+    runs is held for up to ``_HOLD_SECONDS`` or ``_HOLD_BYTES``: GHCi prints a value, then
+    exchanges messages with its interpreter, then writes its prompt, so the final reply
+    follows a short statement's output by a few event-loop turns. Held output of a request
+    whose final reply is an ``exec_result`` rides in that reply (one frame to encode, send
+    and validate instead of two); any other held output leaves as ``output`` frames, written
+    with the final reply in one system call. A final reply is written at once.
     """
 
     def __init__(self, server: Server, write: Writer, is_closing: Callable[[], bool]) -> None:
@@ -559,34 +558,46 @@ class Link:
         self.tasks: set[asyncio.Future[None]] = set()
         self._write = write
         self._is_closing = is_closing
-        self._held: list[bytes] = []
+        self._held: list[tuple[int, m.OutputChunk]] = []
         self._held_bytes = 0
         self._flush_timer: asyncio.TimerHandle | None = None
 
-    def write(self, data: bytes) -> None:
-        """Send a frame that is not a final reply (held briefly, see the class)."""
-        self._held.append(data)
-        self._held_bytes += len(data)
+    def output(self, rid: int, stream: Literal["stdout", "stderr"], text: str) -> None:
+        """Send a piece of request ``rid``'s output (held briefly, see the class)."""
+        if not self.conn.is_pending(rid):
+            return  # abandoned: nobody waits for it
+        self._held.append((rid, m.OutputChunk(stream=stream, text=text)))
+        self._held_bytes += len(text)
         if self._held_bytes >= _HOLD_BYTES:
             self._flush()
         elif self._flush_timer is None:
             self._flush_timer = asyncio.get_running_loop().call_later(_HOLD_SECONDS, self._flush)
 
     def write_final(self, data: bytes) -> None:
-        self._held.append(data)
-        self._flush()
+        """Write a final reply now, after the output still held."""
+        self._send([*self._held_frames(), data])
 
     def _flush(self) -> None:
+        self._send(self._held_frames())
+
+    def _held_frames(self) -> list[bytes]:
+        """The held output as ``output`` frames (taken: no longer held)."""
         if self._flush_timer is not None:
             self._flush_timer.cancel()
             self._flush_timer = None
-        if not self._held:
-            return
-        data = self._held[0] if len(self._held) == 1 else b"".join(self._held)
+        conn = self.conn
+        frames = [
+            conn.send(m.Output(id=rid, stream=chunk.stream, text=chunk.text))
+            for rid, chunk in self._held
+            if conn.is_pending(rid)
+        ]
         self._held.clear()
         self._held_bytes = 0
-        if not self._is_closing():
-            self._write(data)
+        return frames
+
+    def _send(self, frames: list[bytes]) -> None:
+        if frames and not self._is_closing():
+            self._write(frames[0] if len(frames) == 1 else b"".join(frames))
 
     def reply(self, rid: int, result: m.Reply | RequestError) -> None:
         """Send the final reply of request ``rid`` (once; nothing if it was abandoned)."""
@@ -595,13 +606,31 @@ class Link:
             return
         if isinstance(result, RequestError):
             result = _error_reply(rid, result)
+        elif isinstance(result, m.ExecResult) and self._held:
+            result = self._fold_output(rid, result)
+        frames = self._held_frames()  # before the final reply ends their requests
         try:
             data = conn.send(result)
         except ValueError as exc:  # larger than a frame may be
-            data = conn.send(
-                m.Error(id=rid, code="output_limit", message=f"reply too large to send: {exc}")
-            )
-        self.write_final(data)
+            if isinstance(result, m.ExecResult) and result.output:
+                # Folded output made it too large: the output goes as frames after all.
+                frames += [conn.send(m.Output(id=rid, stream=c.stream, text=c.text))
+                           for c in result.output]
+                data = conn.send(result.model_copy(update={"output": []}))
+            else:
+                data = conn.send(m.Error(id=rid, code="output_limit",
+                                         message=f"reply too large to send: {exc}"))
+        frames.append(data)
+        self._send(frames)
+
+    def _fold_output(self, rid: int, result: m.ExecResult) -> m.ExecResult:
+        mine = [chunk for held_rid, chunk in self._held if held_rid == rid]
+        if not mine:
+            return result
+        self._held = [(held_rid, chunk) for held_rid, chunk in self._held if held_rid != rid]
+        self._held_bytes = sum(len(chunk.text) for _, chunk in self._held)
+        # The chunks were validated when they were held; no need to validate them again.
+        return result.model_copy(update={"output": [*result.output, *mine]})
 
     def feed(self, data: bytes) -> bool:
         """Take bytes from the peer (``b""``: end of stream); False once the connection

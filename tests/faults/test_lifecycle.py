@@ -29,6 +29,7 @@ from core.client import (
     connect,
 )
 from core.client.aio import AsyncSession
+from core.protocol import messages as m
 from core.protocol.framing import encode_frame
 from core.server import Server, ServerConfig
 from tests.faults.support import (
@@ -273,7 +274,8 @@ def test_closing_the_server_waits_for_sessions_being_dropped() -> None:
                 opened.set()
 
         task = asyncio.create_task(server.serve_stream(read, write))
-        inbox.put_nowait(encode_frame({"op": "hello", "id": 1, "protocol_version": 1}))
+        hello = {"op": "hello", "id": 1, "protocol_version": m.PROTOCOL_VERSION}
+        inbox.put_nowait(encode_frame(hello))
         inbox.put_nowait(encode_frame({"op": "open_session", "id": 2}))
         await asyncio.wait_for(opened.wait(), 60)
         sid = next(iter(server._sessions))

@@ -68,6 +68,17 @@ def test_a_second_final_reply_is_our_bug() -> None:
         srv.send(m.Output(id=1, stream="stdout", text="late"))
 
 
+def test_a_reply_too_large_for_a_frame_leaves_its_request_in_flight() -> None:
+    client, srv = ready_pair()
+    events(srv, client.send(m.ExecStmt(id=1, session="s", stmt="x")))
+    srv.max_frame = 200
+    with pytest.raises(ValueError, match="exceeds the maximum"):
+        srv.send(m.ExecResult(id=1, names=["x" * 300]))
+    assert srv.is_pending(1)
+    client.receive_data(srv.send(m.Error(id=1, code="output_limit", message="too large")))
+    assert isinstance(client.next_event(), m.Error) and not srv.is_pending(1)
+
+
 def test_requests_before_hello_are_refused_but_the_connection_lives() -> None:
     srv = server()
     err = rejection(events(srv, encode_frame({"op": "list_sessions", "id": 3}))[0])

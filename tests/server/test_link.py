@@ -64,15 +64,142 @@ def hello_frame(rid: int = 1, version: int = m.PROTOCOL_VERSION) -> bytes:
 # ---------------------------------------------------------------------- writing
 
 
-def test_held_frames_leave_with_the_final_one_in_one_write() -> None:
+def in_flight(link: Link, *rids: int) -> None:
+    """Make ``rids`` requests in flight on the link's connection, without running them."""
+    conn = link.conn
+    conn.receive_data(hello_frame(rid=0))
+    hello = conn.next_event()
+    assert isinstance(hello, m.Hello)
+    conn.welcome(hello)
+    for rid in rids:
+        conn.receive_data(encode_message(m.ExecStmt(id=rid, session="s", stmt="1")))
+        assert isinstance(conn.next_event(), m.ExecStmt)
+
+
+def written(rec: Recorder) -> list[list[dict[object, object]]]:
+    """The frames of each write."""
+    return [frames(call) for call in rec.calls]
+
+
+def chunk(stream: str, text: str) -> dict[str, str]:
+    return {"stream": stream, "text": text}
+
+
+def test_held_output_rides_in_the_exec_result_one_write_one_frame() -> None:
     async def test(link: Link, rec: Recorder) -> None:
-        link.write(b"a")
-        link.write(b"b")
+        in_flight(link, 1)
+        link.output(1, "stdout", "a")
+        link.output(1, "stderr", "b")
         assert rec.calls == []
-        link.write_final(b"c")
-        assert rec.calls == [b"abc"]
+        link.reply(1, m.ExecResult(id=1, names=["it"]))
+        ((result,),) = written(rec)
+        assert result["op"] == "exec_result" and result["id"] == 1
+        assert result["output"] == [chunk("stdout", "a"), chunk("stderr", "b")]
         await asyncio.sleep(PAST_HOLD)  # the hold timer was cancelled: nothing more
-        assert rec.calls == [b"abc"]
+        assert len(rec.calls) == 1
+
+    with_link(test)
+
+
+def test_other_requests_output_leaves_as_frames_before_the_final_reply() -> None:
+    async def test(link: Link, rec: Recorder) -> None:
+        in_flight(link, 1, 2)
+        link.output(1, "stdout", "a")
+        link.output(2, "stdout", "b")
+        link.output(1, "stdout", "c")
+        link.reply(1, m.ExecResult(id=1, names=[]))
+        ((other, result),) = written(rec)
+        assert other == {"op": "output", "id": 2, "stream": "stdout", "text": "b"}
+        assert result["id"] == 1
+        assert result["output"] == [chunk("stdout", "a"), chunk("stdout", "c")]
+
+    with_link(test)
+
+
+def test_output_before_another_kind_of_final_reply_leaves_as_frames_in_one_write() -> None:
+    async def test(link: Link, rec: Recorder) -> None:
+        in_flight(link, 1)
+        link.output(1, "stdout", "a")
+        link.reply(1, m.DeclsResult(id=1, names=["f"]))
+        ((out, result),) = written(rec)
+        assert out == {"op": "output", "id": 1, "stream": "stdout", "text": "a"}
+        assert result["op"] == "decls_result"
+
+    with_link(test)
+
+
+def test_held_output_is_written_after_the_hold_time() -> None:
+    async def test(link: Link, rec: Recorder) -> None:
+        in_flight(link, 1)
+        link.output(1, "stdout", "a")
+        assert rec.calls == []  # not before the loop has run
+        await asyncio.sleep(0)
+        assert rec.calls == []  # nor after one turn: it waits for the hold time
+        link.output(1, "stdout", "b")
+        await asyncio.sleep(PAST_HOLD)
+        assert [[f["text"] for f in call] for call in written(rec)] == [["a", "b"]]
+        link.output(1, "stdout", "c")  # a new hold starts
+        await asyncio.sleep(PAST_HOLD)
+        assert [[f["text"] for f in call] for call in written(rec)] == [["a", "b"], ["c"]]
+        link.reply(1, m.ExecResult(id=1, names=[]))
+        assert written(rec)[-1][0]["output"] == []  # everything had left already
+
+    with_link(test)
+
+
+def test_held_output_reaching_the_bound_is_written_at_once() -> None:
+    limit = server_module._HOLD_BYTES
+
+    async def test(link: Link, rec: Recorder) -> None:
+        in_flight(link, 1)
+        link.output(1, "stdout", "x" * (limit - 1))
+        assert rec.calls == []
+        link.output(1, "stdout", "y")
+        assert [len(call) for call in written(rec)] == [2]
+        await asyncio.sleep(PAST_HOLD)
+        assert len(rec.calls) == 1  # the hold timer went with the flush
+
+    with_link(test)
+
+
+def test_output_of_a_request_no_longer_in_flight_is_dropped() -> None:
+    async def test(link: Link, rec: Recorder) -> None:
+        in_flight(link, 1)
+        link.conn.abandon(1)
+        link.output(1, "stdout", "lost")
+        await asyncio.sleep(PAST_HOLD)
+        assert rec.calls == []
+
+    with_link(test)
+
+
+def test_folded_output_too_large_for_a_frame_leaves_as_frames() -> None:
+    async def test(link: Link, rec: Recorder) -> None:
+        in_flight(link, 1)
+        link.conn.max_frame = 300
+        link.output(1, "stdout", "a" * 200)
+        link.output(1, "stdout", "b" * 200)
+        link.reply(1, m.ExecResult(id=1, names=["it"]))
+        ((first, second, result),) = written(rec)
+        assert first["text"] == "a" * 200 and second["text"] == "b" * 200
+        assert result["op"] == "exec_result" and result["output"] == []
+
+    with_link(test)
+
+
+def test_nothing_is_written_while_the_transport_is_closing() -> None:
+    async def test(link: Link, rec: Recorder) -> None:
+        in_flight(link, 1, 2)
+        rec.closing = True
+        link.output(1, "stdout", "a")
+        await asyncio.sleep(PAST_HOLD)
+        link.output(1, "stdout", "b")
+        link.reply(1, m.ExecResult(id=1, names=[]))
+        assert rec.calls == []
+        # What was dropped stays dropped.
+        rec.closing = False
+        link.reply(2, m.Done(id=2))
+        assert written(rec) == [[{"op": "done", "id": 2}]]
 
     with_link(test)
 
@@ -81,54 +208,6 @@ def test_a_final_frame_alone_is_written_at_once() -> None:
     async def test(link: Link, rec: Recorder) -> None:
         link.write_final(b"final")
         assert rec.calls == [b"final"]
-
-    with_link(test)
-
-
-def test_a_held_frame_is_written_after_the_hold_time() -> None:
-    async def test(link: Link, rec: Recorder) -> None:
-        link.write(b"a")
-        assert rec.calls == []  # not before the loop has run
-        await asyncio.sleep(0)
-        assert rec.calls == []  # nor after one turn: it waits for the hold time
-        link.write(b"b")
-        await asyncio.sleep(PAST_HOLD)
-        assert rec.calls == [b"ab"]
-        link.write(b"c")  # a new hold starts
-        await asyncio.sleep(PAST_HOLD)
-        assert rec.calls == [b"ab", b"c"]
-
-    with_link(test)
-
-
-def test_held_bytes_reaching_the_bound_are_written_at_once() -> None:
-    limit = server_module._HOLD_BYTES
-
-    async def test(link: Link, rec: Recorder) -> None:
-        link.write(b"x" * (limit - 1))
-        assert rec.calls == []
-        link.write(b"y")
-        assert rec.calls == [b"x" * (limit - 1) + b"y"]
-        link.write(b"z" * (limit + 1))  # one frame over the bound
-        assert len(rec.calls) == 2 and rec.calls[1] == b"z" * (limit + 1)
-        await asyncio.sleep(PAST_HOLD)
-        assert len(rec.calls) == 2  # the hold timer went with the flush
-
-    with_link(test)
-
-
-def test_nothing_is_written_while_the_transport_is_closing() -> None:
-    async def test(link: Link, rec: Recorder) -> None:
-        rec.closing = True
-        link.write(b"a")
-        await asyncio.sleep(PAST_HOLD)
-        link.write(b"b")
-        link.write_final(b"c")
-        assert rec.calls == []
-        # What was dropped stays dropped.
-        rec.closing = False
-        link.write_final(b"d")
-        assert rec.calls == [b"d"]
 
     with_link(test)
 
