@@ -16,7 +16,7 @@ carrying the encoded error reply, and the connection stays usable unless ``close
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Final
@@ -39,8 +39,10 @@ from core.protocol.messages import (
     REQUEST_ADAPTER,
     Error,
     ErrorDetailsModel,
+    ExecResult,
     Hello,
     Output,
+    OutputChunk,
     Reply,
     Request,
     Welcome,
@@ -85,6 +87,18 @@ def encode_message(message: Request | Reply, *, max_frame: int = DEFAULT_MAX_FRA
     if fields is None:
         fields = message.model_dump(by_alias=True)
     return encode_frame(fields, max_frame=max_frame)
+
+
+def _encode_with_output(
+    reply: ExecResult, output: Sequence[OutputChunk], max_frame: int
+) -> bytes:
+    fields = _wire_map(reply)
+    if fields is None:
+        fields = reply.model_dump(by_alias=True)
+    own = fields["output"]
+    assert isinstance(own, list)
+    chunks = [_wire_map(chunk) or chunk.model_dump() for chunk in output]
+    return encode_frame({**fields, "output": [*own, *chunks]}, max_frame=max_frame)
 
 
 _SCALARS: Final = frozenset({str, int, float, bool, bytes, type(None)})
@@ -268,8 +282,12 @@ class ServerConnection:
             )
         )
 
-    def send(self, reply: Reply) -> bytes:
+    def send(self, reply: Reply, *, output: Sequence[OutputChunk] = ()) -> bytes:
         """Encode a reply, enforcing one final reply per request.
+
+        ``output``: for an ``exec_result``, output of its request to carry after its own
+        (encoded into the frame, not copied into the model: a copy cost more than the rest
+        of the reply on the request's critical path).
 
         Raises:
             LocalProtocolError: the reply is for no request in flight, or a second final reply.
@@ -282,7 +300,12 @@ class ServerConnection:
             raise LocalProtocolError(f"reply {reply.op!r} for request {reply.id} not in flight")
         # Encoded first: a reply too large for a frame (ValueError) leaves the request in
         # flight, so that the caller can still answer it with something smaller.
-        data = encode_message(reply, max_frame=self.max_frame)
+        if output:
+            if not isinstance(reply, ExecResult):
+                raise LocalProtocolError(f"a {reply.op!r} reply cannot carry output")
+            data = _encode_with_output(reply, output, self.max_frame)
+        else:
+            data = encode_message(reply, max_frame=self.max_frame)
         if isinstance(reply, Welcome):
             self.state = ConnectionState.READY
         if not isinstance(reply, Output):

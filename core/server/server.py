@@ -606,31 +606,37 @@ class Link:
             return
         if isinstance(result, RequestError):
             result = _error_reply(rid, result)
-        elif isinstance(result, m.ExecResult) and self._held:
-            result = self._fold_output(rid, result)
+        output = self._take_output(rid) if isinstance(result, m.ExecResult) else []
         frames = self._held_frames()  # before the final reply ends their requests
         try:
-            data = conn.send(result)
+            data = conn.send(result, output=output)
         except ValueError as exc:  # larger than a frame may be
-            if isinstance(result, m.ExecResult) and result.output:
-                # Folded output made it too large: the output goes as frames after all.
-                frames += [conn.send(m.Output(id=rid, stream=c.stream, text=c.text))
-                           for c in result.output]
-                data = conn.send(result.model_copy(update={"output": []}))
-            else:
-                data = conn.send(m.Error(id=rid, code="output_limit",
-                                         message=f"reply too large to send: {exc}"))
+            data = self._smaller_reply(rid, result, output, frames, exc)
         frames.append(data)
         self._send(frames)
 
-    def _fold_output(self, rid: int, result: m.ExecResult) -> m.ExecResult:
+    def _smaller_reply(self, rid: int, result: m.Reply, output: list[m.OutputChunk],
+                       frames: list[bytes], exc: ValueError) -> bytes:
+        """The reply to send when ``result`` (with ``output``) exceeds a frame."""
+        conn = self.conn
+        if output:
+            # The folded output made it too large: it goes as frames after all.
+            frames += [conn.send(m.Output(id=rid, stream=c.stream, text=c.text))
+                       for c in output]
+            with contextlib.suppress(ValueError):
+                return conn.send(result)
+        return conn.send(m.Error(id=rid, code="output_limit",
+                                 message=f"reply too large to send: {exc}"))
+
+    def _take_output(self, rid: int) -> list[m.OutputChunk]:
+        """Request ``rid``'s held output, no longer held (it rides in its final reply)."""
+        if not self._held:
+            return []
         mine = [chunk for held_rid, chunk in self._held if held_rid == rid]
-        if not mine:
-            return result
-        self._held = [(held_rid, chunk) for held_rid, chunk in self._held if held_rid != rid]
-        self._held_bytes = sum(len(chunk.text) for _, chunk in self._held)
-        # The chunks were validated when they were held; no need to validate them again.
-        return result.model_copy(update={"output": [*result.output, *mine]})
+        if mine:
+            self._held = [(r, chunk) for r, chunk in self._held if r != rid]
+            self._held_bytes = sum(len(chunk.text) for _, chunk in self._held)
+        return mine
 
     def feed(self, data: bytes) -> bool:
         """Take bytes from the peer (``b""``: end of stream); False once the connection

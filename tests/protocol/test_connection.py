@@ -79,6 +79,19 @@ def test_a_reply_too_large_for_a_frame_leaves_its_request_in_flight() -> None:
     assert isinstance(client.next_event(), m.Error) and not srv.is_pending(1)
 
 
+def test_output_rides_only_in_an_exec_result_after_its_own() -> None:
+    client, srv = ready_pair()
+    events(srv, client.send(m.ExecStmt(id=1, session="s", stmt="x")))
+    events(srv, client.send(m.RunDecls(id=2, session="s", decls="f = 1")))
+    chunk = m.OutputChunk(stream="stdout", text="b")
+    with pytest.raises(LocalProtocolError, match="cannot carry output"):
+        srv.send(m.DeclsResult(id=2, names=["f"]), output=[chunk])
+    own = m.OutputChunk(stream="stderr", text="a")
+    client.receive_data(srv.send(m.ExecResult(id=1, names=[], output=[own]), output=[chunk]))
+    reply = client.next_event()
+    assert isinstance(reply, m.ExecResult) and reply.output == [own, chunk]
+
+
 def test_requests_before_hello_are_refused_but_the_connection_lives() -> None:
     srv = server()
     err = rejection(events(srv, encode_frame({"op": "list_sessions", "id": 3}))[0])

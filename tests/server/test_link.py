@@ -187,6 +187,20 @@ def test_folded_output_too_large_for_a_frame_leaves_as_frames() -> None:
     with_link(test)
 
 
+def test_a_result_too_large_even_alone_becomes_an_error_after_its_output() -> None:
+    async def test(link: Link, rec: Recorder) -> None:
+        in_flight(link, 1)
+        link.conn.max_frame = 300
+        link.output(1, "stdout", "a" * 200)
+        link.reply(1, m.ExecResult(id=1, names=["x" * 400]))
+        ((out, error),) = written(rec)
+        assert out["text"] == "a" * 200
+        assert error["op"] == "error" and error["code"] == "output_limit"
+        assert not link.conn.is_pending(1)
+
+    with_link(test)
+
+
 def test_nothing_is_written_while_the_transport_is_closing() -> None:
     async def test(link: Link, rec: Recorder) -> None:
         in_flight(link, 1, 2)
