@@ -36,7 +36,9 @@ def main(kind: str, pin: str) -> None:
     if kind == "raw":
         from bench.raw_ghci import SHIM_FLAGS, RawGhci
 
-        ghci = RawGhci(SHIM_FLAGS, driver_cpu=int(pin) if pin else None)
+        # Its GHCi goes where the shim's servers put theirs (off the last CPU, which they
+        # keep to), wherever this driver runs: both sides placed alike.
+        ghci = RawGhci(SHIM_FLAGS, driver_cpu=max(os.sched_getaffinity(0)))
         serve(lambda: ghci.command(STMT), pin)
     elif kind == "client":
         from core.client import connect
