@@ -39,11 +39,14 @@ _STMT = "1 + 1"  # what bench/_compare_child.py runs
 
 
 def _worktree(rev: str) -> str:
-    path = OUT_DIR / "compare" / rev.replace("/", "_")
+    """A checkout of ``rev`` (made once per commit: a name like HEAD moves)."""
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--verify", rev + "^{commit}"],
+                            check=True, capture_output=True, text=True).stdout.strip()
+    path = OUT_DIR / "compare" / commit
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-f",
-                        str(path), rev], check=True, capture_output=True)
+                        str(path), commit], check=True, capture_output=True)
     return str(path)
 
 

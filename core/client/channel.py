@@ -58,7 +58,11 @@ class SyncChannel:
         self._ids = itertools.count(1)
         self._send_lock = threading.Lock()
         self._read_lock = threading.Lock()
-        self._cond = threading.Condition()
+        # The condition's own lock, taken directly where nobody needs waking: ``with`` on a
+        # Condition and ``notify_all`` are Python-level code, run several times a call.
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._sleepers = 0  # threads waiting on the condition for a reader to finish
         self._waiters: dict[int, _Waiter] = {}
         self._broken: BaseException | None = None
         welcome = self.request(
@@ -82,7 +86,7 @@ class SyncChannel:
         """
         rid = self.next_id()
         waiter = _Waiter(on_output)
-        with self._cond:
+        with self._lock:
             if self._broken is not None:
                 raise ConnectionLostError(f"connection to the server is closed: {self._broken}")
             self._waiters[rid] = waiter
@@ -95,16 +99,18 @@ class SyncChannel:
                     self._break(exc)
             return self._wait(rid, waiter)
         finally:
-            with self._cond:
+            with self._lock:
                 self._waiters.pop(rid, None)
 
     def _wait(self, rid: int, waiter: _Waiter) -> m.Reply:
         while True:
-            with self._cond:
+            with self._lock:
                 outputs, waiter.buffered = waiter.buffered, []
                 done = waiter.done
                 if not outputs and not done and not self._read_lock.acquire(blocking=False):
+                    self._sleepers += 1
                     self._cond.wait(0.05)
+                    self._sleepers -= 1
                     continue
             if outputs:
                 # Delivered in the waiting thread, in order, with no lock held (a callback
@@ -115,7 +121,7 @@ class SyncChannel:
                 if not done:
                     continue
             if done:
-                with self._cond:
+                with self._lock:
                     if waiter.buffered:
                         continue
                 if waiter.error is not None:
@@ -126,8 +132,9 @@ class SyncChannel:
                 self._read_once()
             finally:
                 self._read_lock.release()
-                with self._cond:
-                    self._cond.notify_all()
+                with self._lock:  # a waiter counts itself under this lock: no lost wake-up
+                    if self._sleepers:
+                        self._cond.notify_all()
 
     def _read_once(self) -> None:
         try:
@@ -149,7 +156,7 @@ class SyncChannel:
             self._break(exc)
 
     def _route(self, reply: m.Reply) -> None:
-        with self._cond:
+        with self._lock:
             if reply.id is None:
                 return  # a connection-level complaint about a frame we sent: nothing waits
             waiter = self._waiters.get(reply.id)
@@ -162,10 +169,11 @@ class SyncChannel:
                 waiter.buffered.extend(reply.output)  # delivered before the result
             waiter.final = reply
             waiter.done = True
-            self._cond.notify_all()
+            if self._sleepers:
+                self._cond.notify_all()
 
     def _break(self, exc: BaseException) -> None:
-        with self._cond:
+        with self._lock:
             if self._broken is None:
                 self._broken = exc
             for waiter in self._waiters.values():

@@ -80,3 +80,59 @@ def test_async_channel_delivers_frames_then_folded_output_before_returning() -> 
         theirs.close()
 
     asyncio.run(main())
+
+
+def serve_in_reverse(sock: socket.socket, count: int) -> None:
+    """Answer ``hello``; wait for ``count`` requests, then answer them last one first, each
+    with an output frame and a folded chunk naming its statement."""
+    conn = ServerConnection(server_version="t", ghc_version="9.0.2")
+    waiting: list[m.ExecStmt] = []
+    while len(waiting) < count:
+        data = sock.recv(65536)
+        if not data:
+            return
+        conn.receive_data(data)
+        while (event := conn.next_event()) is not NEED_DATA:
+            if isinstance(event, m.Hello):
+                sock.sendall(conn.welcome(event))
+            else:
+                assert isinstance(event, m.ExecStmt)
+                waiting.append(event)
+    for request in reversed(waiting):
+        rid, text = request.id, request.stmt
+        sock.sendall(
+            conn.send(m.Output(id=rid, stream="stdout", text=text + "/frame"))
+            + conn.send(m.ExecResult(id=rid, names=[text], output=[
+                m.OutputChunk(stream="stdout", text=text + "/folded")]))
+        )
+
+
+def test_sync_channel_routes_concurrent_threads_replies_and_output_to_their_callers() -> None:
+    count = 8
+    ours, theirs = socket.socketpair()
+    server = threading.Thread(target=serve_in_reverse, args=(theirs, count), daemon=True)
+    server.start()
+    channel = SyncChannel(RawIO(read=ours.recv, write=ours.sendall, close=ours.close))
+    results: dict[str, tuple[list[str], list[tuple[str, str]]]] = {}
+
+    def call(text: str) -> None:
+        seen: list[tuple[str, str]] = []
+        reply = channel.request(
+            lambda rid: m.ExecStmt(id=rid, session="s", stmt=text),
+            lambda stream, chunk: seen.append((stream, chunk)),
+        )
+        assert isinstance(reply, m.ExecResult)
+        results[text] = (reply.names, seen)
+
+    callers = [threading.Thread(target=call, args=(f"s{i}",)) for i in range(count)]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join(30)
+    assert sorted(results) == sorted(f"s{i}" for i in range(count))
+    for text, (names, seen) in results.items():
+        assert names == [text]
+        assert seen == [("stdout", text + "/frame"), ("stdout", text + "/folded")]
+    channel.close()
+    server.join(5)
+    theirs.close()
