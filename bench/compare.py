@@ -5,13 +5,16 @@ Usage::
     .venv/bin/python -m bench.compare HEAD~1              # this checkout vs HEAD~1
     .venv/bin/python -m bench.compare v0.1 -n 2000 --stack client --pin 0
 
-What it does: checks ``REV`` out into ``bench/out/compare/<rev>`` (a git worktree, made once),
-then starts one child process per stack — raw GHCi configured as the shim's sessions, the
-shim at ``REV``, the shim of this checkout — each with its own embedded server (the one of
-its own version) and one session. The children take turns call by call (the order flips
-every round) and time their own calls, so a machine that speeds up or slows down during
-the run moves all of them alike; single runs here varied by 30 % within minutes, ratios
-of interleaved ones by a few percent. It prints each stack's p50 and its ratio to raw GHCi.
+What it does: checks ``REV`` out into ``bench/out/compare/<commit>`` (a git worktree, made
+once), then starts ``--instances`` child processes per stack — raw GHCi configured as the
+shim's sessions, the shim at ``REV``, the shim of this checkout — each shim child with its
+own embedded server (of its own version) and one session. The children take turns call by
+call, in a fresh random order every round, and time their own calls, so a machine that
+speeds up or slows down during the run moves all of them alike (single runs here varied by
+30 % within minutes). Two identical processes still differ by a few percent, and a fixed
+order once made a stack 5 % slower than an identical one: compare a revision with itself
+to see how close two equal stacks come on the day. It prints each stack's p50 (over all its
+processes) and its ratio to raw GHCi.
 
 ``--pin CPU`` keeps every child's calling thread on that CPU (the embedded servers keep to
 the last CPU and put their GHCis elsewhere, ``ServerConfig.server_cpu``): where a program
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import statistics
 import struct
 import subprocess
@@ -81,15 +85,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("-n", type=int, default=1500, help="calls per stack")
     parser.add_argument("--stack", choices=("compat", "client"), default="compat")
     parser.add_argument("--pin", default="", help="a CPU for every child's calling thread")
+    parser.add_argument("--instances", type=int, default=2,
+                        help="processes per stack (identical ones differ by a few %%)")
     args = parser.parse_args(argv)
     stacks = [("raw GHCi (shim flags)", "raw", str(ROOT)),
               (f"shim at {args.rev}", args.stack, _worktree(args.rev)),
               ("shim, this checkout", args.stack, str(ROOT))]
-    children = [(name, _start(kind, root, args.pin)) for name, kind, root in stacks]
-    times: dict[str, list[int]] = {name: [] for name, _ in children}
+    children = [(name, _start(kind, root, args.pin))
+                for name, kind, root in stacks for _ in range(args.instances)]
+    times: dict[str, list[int]] = {name: [] for name, _, _ in stacks}
+    order = random.Random(0)
     try:
-        for i in range(args.n):
-            for name, child in children if i % 2 == 0 else children[::-1]:
+        for _ in range(args.n):
+            # A fresh order every round: what ran just before a call changes its time.
+            for name, child in order.sample(children, len(children)):
                 times[name].append(_timed(child))
     finally:
         for _, child in children:
@@ -97,7 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             child.stdin.close()
             child.wait(30)
     raw = statistics.median(times[stacks[0][0]])
-    print(f"execStmt {_STMT!r} × {args.n} per stack, interleaved ({args.stack}"
+    print(f"execStmt {_STMT!r} × {args.n} per process, {args.instances} processes per stack, "
+          f"interleaved ({args.stack}"
           f"{', pinned to CPU ' + args.pin if args.pin else ''}):")
     for name, values in times.items():
         p50 = statistics.median(values)
