@@ -10,6 +10,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Final
 
+import pytest
+
 import core.server.server as server_module
 from core.protocol import messages as m
 from core.protocol.connection import encode_message
@@ -173,29 +175,26 @@ def test_output_of_a_request_no_longer_in_flight_is_dropped() -> None:
     with_link(test)
 
 
-def test_folded_output_too_large_for_a_frame_leaves_as_frames() -> None:
+@pytest.mark.parametrize(
+    ("names", "final_op"),
+    [
+        (["it"], "exec_result"),  # the result fits once its output goes as frames
+        (["x" * 400], "error"),  # it does not fit even alone: output_limit, after the output
+    ],
+)
+def test_folded_output_too_large_for_a_frame_leaves_as_frames(
+    names: list[str], final_op: str
+) -> None:
     async def test(link: Link, rec: Recorder) -> None:
         in_flight(link, 1)
         link.conn.max_frame = 300
         link.output(1, "stdout", "a" * 200)
         link.output(1, "stdout", "b" * 200)
-        link.reply(1, m.ExecResult(id=1, names=["it"]))
-        ((first, second, result),) = written(rec)
+        link.reply(1, m.ExecResult(id=1, names=names))
+        ((first, second, final),) = written(rec)
         assert first["text"] == "a" * 200 and second["text"] == "b" * 200
-        assert result["op"] == "exec_result" and result["output"] == []
-
-    with_link(test)
-
-
-def test_a_result_too_large_even_alone_becomes_an_error_after_its_output() -> None:
-    async def test(link: Link, rec: Recorder) -> None:
-        in_flight(link, 1)
-        link.conn.max_frame = 300
-        link.output(1, "stdout", "a" * 200)
-        link.reply(1, m.ExecResult(id=1, names=["x" * 400]))
-        ((out, error),) = written(rec)
-        assert out["text"] == "a" * 200
-        assert error["op"] == "error" and error["code"] == "output_limit"
+        assert final["op"] == final_op
+        assert final.get("output", []) == [] and final.get("code", "output_limit") == "output_limit"
         assert not link.conn.is_pending(1)
 
     with_link(test)

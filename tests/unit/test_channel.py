@@ -13,31 +13,38 @@ from core.protocol import NEED_DATA, ServerConnection
 from core.protocol import messages as m
 
 
-def serve_one_exec(sock: socket.socket) -> None:
-    """Answer ``hello``, then one ``exec_stmt`` with two output frames and two folded
-    chunks (``a`` ``b`` | ``c`` ``d``)."""
-    conn = ServerConnection(server_version="t", ghc_version="9.0.2")
-    answered = 0
-    while answered < 2:
+def exec_requests(sock: socket.socket, conn: ServerConnection, count: int) -> list[m.ExecStmt]:
+    """Answer ``hello`` and collect ``count`` ``exec_stmt`` requests (fewer if the client
+    goes away)."""
+    requests: list[m.ExecStmt] = []
+    while len(requests) < count:
         data = sock.recv(65536)
         if not data:
-            return
+            break
         conn.receive_data(data)
         while (event := conn.next_event()) is not NEED_DATA:
             if isinstance(event, m.Hello):
                 sock.sendall(conn.welcome(event))
             else:
                 assert isinstance(event, m.ExecStmt)
-                rid = event.id
-                sock.sendall(
-                    conn.send(m.Output(id=rid, stream="stdout", text="a"))
-                    + conn.send(m.Output(id=rid, stream="stderr", text="b"))
-                    + conn.send(m.ExecResult(id=rid, names=["it"], output=[
-                        m.OutputChunk(stream="stdout", text="c"),
-                        m.OutputChunk(stream="stdout", text="d"),
-                    ]))
-                )
-            answered += 1
+                requests.append(event)
+    return requests
+
+
+def serve_one_exec(sock: socket.socket) -> None:
+    """Answer one ``exec_stmt`` with two output frames and two folded chunks
+    (``a`` ``b`` | ``c`` ``d``)."""
+    conn = ServerConnection(server_version="t", ghc_version="9.0.2")
+    for request in exec_requests(sock, conn, 1):
+        rid = request.id
+        sock.sendall(
+            conn.send(m.Output(id=rid, stream="stdout", text="a"))
+            + conn.send(m.Output(id=rid, stream="stderr", text="b"))
+            + conn.send(m.ExecResult(id=rid, names=["it"], output=[
+                m.OutputChunk(stream="stdout", text="c"),
+                m.OutputChunk(stream="stdout", text="d"),
+            ]))
+        )
 
 
 EXPECTED = [("stdout", "a"), ("stderr", "b"), ("stdout", "c"), ("stdout", "d")]
@@ -83,21 +90,10 @@ def test_async_channel_delivers_frames_then_folded_output_before_returning() -> 
 
 
 def serve_in_reverse(sock: socket.socket, count: int) -> None:
-    """Answer ``hello``; wait for ``count`` requests, then answer them last one first, each
-    with an output frame and a folded chunk naming its statement."""
+    """Wait for ``count`` requests, then answer them last one first, each with an output
+    frame and a folded chunk naming its statement."""
     conn = ServerConnection(server_version="t", ghc_version="9.0.2")
-    waiting: list[m.ExecStmt] = []
-    while len(waiting) < count:
-        data = sock.recv(65536)
-        if not data:
-            return
-        conn.receive_data(data)
-        while (event := conn.next_event()) is not NEED_DATA:
-            if isinstance(event, m.Hello):
-                sock.sendall(conn.welcome(event))
-            else:
-                assert isinstance(event, m.ExecStmt)
-                waiting.append(event)
+    waiting = exec_requests(sock, conn, count)
     for request in reversed(waiting):
         rid, text = request.id, request.stmt
         sock.sendall(
