@@ -6,15 +6,12 @@ Usage::
     .venv/bin/python -m bench.compare v0.1 -n 2000 --stack client --pin 0
 
 What it does: checks ``REV`` out into ``bench/out/compare/<commit>`` (a git worktree, made
-once), then starts ``--instances`` child processes per stack — raw GHCi configured as the
-shim's sessions, the shim at ``REV``, the shim of this checkout — each shim child with its
-own embedded server (of its own version) and one session. The children take turns call by
-call, in a fresh random order every round, and time their own calls, so a machine that
-speeds up or slows down during the run moves all of them alike (single runs here varied by
-30 % within minutes). Two identical processes still differ by a few percent, and a fixed
-order once made a stack 5 % slower than an identical one: compare a revision with itself
-to see how close two equal stacks come on the day. It prints each stack's p50 (over all its
-processes) and its ratio to raw GHCi.
+once), then runs three stacks side by side (``bench.interleave``: several processes each,
+taking turns call by call in random order) — raw GHCi configured as the shim's sessions,
+the shim at ``REV``, the shim of this checkout — each shim process with its own embedded
+server (of its own version) and one session. It prints each stack's p50 and its ratio to
+raw GHCi. Compare a revision with itself to see how close two equal stacks come on the
+day (1–2 % here).
 
 ``--pin CPU`` keeps every child's calling thread on that CPU (the embedded servers keep to
 the last CPU and put their GHCis elsewhere, ``ServerConfig.server_cpu``): where a program
@@ -24,22 +21,14 @@ that uses the shim runs changes the figures, see bench/PROFILE.md.
 from __future__ import annotations
 
 import argparse
-import os
-import random
-import statistics
-import struct
 import subprocess
 import sys
 from collections.abc import Sequence
 
-from bench.common import BENCH_DIR, OUT_DIR, ROOT
+from bench.common import OUT_DIR, ROOT
+from bench.interleave import STMT, Stack, print_table, run_interleaved
 
 __all__ = ["main"]
-
-_STMT = "1 + 1"  # what bench/_compare_child.py runs
-
-
-# --------------------------------------------------------------------------- the driver
 
 
 def _worktree(rev: str) -> str:
@@ -54,64 +43,24 @@ def _worktree(rev: str) -> str:
     return str(path)
 
 
-def _start(kind: str, root: str, pin: str) -> subprocess.Popen[bytes]:
-    # The child imports the shim from ``root`` (ahead of the installed one); its embedded
-    # server is started from there too.
-    env = dict(os.environ, PYTHONPATH=root)
-    child = subprocess.Popen(
-        [sys.executable, str(BENCH_DIR / "_compare_child.py"), kind, pin],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=root,
-    )
-    assert child.stdout is not None
-    if child.stdout.read(1) != b"R":
-        raise RuntimeError(f"the {kind} child at {root} did not start")
-    return child
-
-
-def _timed(child: subprocess.Popen[bytes]) -> int:
-    assert child.stdin is not None and child.stdout is not None
-    os.write(child.stdin.fileno(), b"x")
-    data = child.stdout.read(8)
-    if len(data) != 8:
-        raise RuntimeError("a child stopped answering")
-    value: int = struct.unpack("q", data)[0]
-    return value
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.compare", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("rev", help="the git revision to compare this checkout with")
-    parser.add_argument("-n", type=int, default=1500, help="calls per stack")
+    parser.add_argument("-n", type=int, default=1000, help="calls per process")
     parser.add_argument("--stack", choices=("compat", "client"), default="compat")
     parser.add_argument("--pin", default="", help="a CPU for every child's calling thread")
     parser.add_argument("--instances", type=int, default=2,
                         help="processes per stack (identical ones differ by a few %%)")
     args = parser.parse_args(argv)
-    stacks = [("raw GHCi (shim flags)", "raw", str(ROOT)),
-              (f"shim at {args.rev}", args.stack, _worktree(args.rev)),
-              ("shim, this checkout", args.stack, str(ROOT))]
-    children = [(name, _start(kind, root, args.pin))
-                for name, kind, root in stacks for _ in range(args.instances)]
-    times: dict[str, list[int]] = {name: [] for name, _, _ in stacks}
-    order = random.Random(0)
-    try:
-        for _ in range(args.n):
-            # A fresh order every round: what ran just before a call changes its time.
-            for name, child in order.sample(children, len(children)):
-                times[name].append(_timed(child))
-    finally:
-        for _, child in children:
-            assert child.stdin is not None
-            child.stdin.close()
-            child.wait(30)
-    raw = statistics.median(times[stacks[0][0]])
-    print(f"execStmt {_STMT!r} × {args.n} per process, {args.instances} processes per stack, "
-          f"interleaved ({args.stack}"
-          f"{', pinned to CPU ' + args.pin if args.pin else ''}):")
-    for name, values in times.items():
-        p50 = statistics.median(values)
-        print(f"  {name:28s} p50 {p50 / 1e3:8.1f} µs  {p50 / raw:6.3f}× raw")
+    stacks = [Stack("raw GHCi (shim flags)", "raw", str(ROOT)),
+              Stack(f"shim at {args.rev}", args.stack, _worktree(args.rev)),
+              Stack("shim, this checkout", args.stack, str(ROOT))]
+    times = run_interleaved(stacks, args.n, instances=args.instances, pin=args.pin)
+    print_table(f"execStmt {STMT!r} × {args.n} per process, {args.instances} processes per "
+                f"stack, random order ({args.stack}"
+                f"{', pinned to CPU ' + args.pin if args.pin else ''}); ratio to raw GHCi:",
+                times)
     return 0
 
 

@@ -1,0 +1,55 @@
+"""What the shim's design costs at the least: relays of growing weight next to the shim.
+
+Usage::
+
+    .venv/bin/python -m bench.floor            # 1000 calls per process, 2 processes per stack
+    .venv/bin/python -m bench.floor -n 2000 --stack client
+
+What it does: runs, side by side (``bench.interleave``: several processes per stack, taking
+turns call by call in random order), ``execStmt "1 + 1"`` through
+
+* raw GHCi configured as the shim's sessions (the baseline);
+* a relay process between the driver and that GHCi (``_relay.py``) that forwards bytes;
+* the same relay decoding and encoding the shim's frames as plain msgpack maps;
+* the same relay with the shim's messages (pydantic validation and models on both ends);
+* the shim itself (facade or ``core.client``, its embedded server).
+
+and prints each one's p50 and ratio to raw GHCi. The relays keep to the last CPU and put
+their GHCi off it, as the shim's server does. The steps between the rows say what the
+process hop, the codec and the shim's own machinery (event loop, sessions, channels) each
+cost on this machine, so a target like "≤ 1.10× raw" can be judged against them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from bench.common import ROOT
+from bench.interleave import STMT, Stack, print_table, run_interleaved
+
+__all__ = ["main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.floor", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-n", type=int, default=1000, help="calls per process")
+    parser.add_argument("--stack", choices=("compat", "client"), default="compat")
+    parser.add_argument("--instances", type=int, default=2, help="processes per stack")
+    args = parser.parse_args(argv)
+    root = str(ROOT)
+    stacks = [Stack("raw GHCi (shim flags)", "raw", root),
+              Stack("relay: forwards bytes", "relay-bytes", root),
+              Stack("relay: + frames, msgpack maps", "relay-msgpack", root),
+              Stack("relay: + the shim's messages (pydantic)", "relay-models", root),
+              Stack(f"the shim ({args.stack})", args.stack, root)]
+    times = run_interleaved(stacks, args.n, instances=args.instances)
+    print_table(f"execStmt {STMT!r} × {args.n} per process, {args.instances} processes per "
+                "stack, random order; ratio to raw GHCi:", times)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
