@@ -1,5 +1,5 @@
 """The relay of ``bench.floor``, run as a script: a process between a driver and GHCi that does
-as little as one can per call, in one of three modes (``_relay.py bytes|msgpack|models``).
+as little as one can per call, in one of four modes (``_relay.py bytes|msgpack|models|msgspec``).
 
 * ``bytes``: reads a length-prefixed statement, sends it to GHCi (``bench.raw_ghci``, the
   shim's flags), writes GHCi's answer back length-prefixed. No decoding at all.
@@ -7,6 +7,8 @@ as little as one can per call, in one of three modes (``_relay.py bytes|msgpack|
   ``exec_stmt`` and ``exec_result``, decoded and encoded, never validated.
 * ``models``: the shim's messages: the request validated into an ``ExecStmt``, the answer
   built as an ``ExecResult`` (its output folded in) and encoded as the server does.
+* ``msgspec``: the same two messages as msgspec structs of the same shape (strict, no
+  unknown fields), decoded and validated in one pass: what a compiled codec would cost.
 
 Blocking reads, no event loop, no sessions. It keeps to the last usable CPU and its GHCi off
 it, as ``ghc-shim serve`` places itself and its sessions.
@@ -21,6 +23,11 @@ from bench.raw_ghci import SHIM_FLAGS, RawGhci
 from core.protocol import messages as m
 from core.protocol.connection import encode_message
 from core.protocol.framing import NEED_DATA, FrameDecoder, encode_frame
+
+
+def read_body(fd: int) -> bytes:
+    """One length-prefixed body."""
+    return read_exact(fd, int.from_bytes(read_exact(fd, 4), "big"))
 
 
 def read_exact(fd: int, size: int) -> bytes:
@@ -48,13 +55,19 @@ def main(mode: str) -> None:
     os.sched_setaffinity(0, {cpu})
     ghci = RawGhci(SHIM_FLAGS, driver_cpu=cpu)
     decoder = FrameDecoder()
+    if mode == "msgspec":
+        from bench import _msgspec_messages as ms
     os.write(1, b"R")
     try:
         while True:
             if mode == "bytes":
-                size = int.from_bytes(read_exact(0, 4), "big")
-                answer = ghci.command(read_exact(0, size).decode())
+                answer = ghci.command(read_body(0).decode())
                 os.write(1, len(answer).to_bytes(4, "big") + answer)
+            elif mode == "msgspec":
+                request = ms.decode_request(read_body(0))
+                text = ghci.command(request.stmt).decode()
+                os.write(1, ms.encode(ms.ExecResult(id=request.id, names=["it"],
+                                                    output=[ms.OutputChunk("stdout", text)])))
             elif mode == "msgpack":
                 frame = read_frame(0, decoder)
                 text = ghci.command(str(frame["stmt"])).decode()

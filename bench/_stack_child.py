@@ -4,8 +4,8 @@ timed ``execStmt "1 + 1"``, its nanoseconds (8 bytes) on stdout.
 Usage: ``_stack_child.py KIND CPU-or-empty``, with ``PYTHONPATH`` naming the checkout whose
 shim it imports. Kinds: ``raw`` (GHCi with the shim's flags, driven over pipes), ``client``
 and ``compat`` (the shim through ``core.client`` or the facade, embedded server), and
-``relay-bytes``, ``relay-msgpack``, ``relay-models`` (a ``_relay.py`` process in between, in
-that mode, with the matching encoding on this side).
+``relay-bytes``, ``relay-msgpack``, ``relay-models``, ``relay-msgspec`` (a ``_relay.py``
+process in between, in that mode, with the matching encoding on this side).
 """
 
 from __future__ import annotations
@@ -38,11 +38,13 @@ def serve(call: Callable[[], object], pin: str) -> None:
 
 def relay_call(mode: str) -> Callable[[], object]:
     """A call through a ``_relay.py`` process in ``mode``."""
-    from bench._relay import read_exact, read_frame
+    from bench._relay import read_body, read_exact, read_frame
     from core.protocol import messages as m
     from core.protocol.connection import encode_message
     from core.protocol.framing import FrameDecoder, encode_frame
 
+    if mode == "msgspec":
+        from bench import _msgspec_messages as ms
     relay = subprocess.Popen([sys.executable, str(Path(__file__).with_name("_relay.py")), mode],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     assert relay.stdin is not None and relay.stdout is not None
@@ -55,7 +57,11 @@ def relay_call(mode: str) -> Callable[[], object]:
 
     def raw_bytes() -> object:
         os.write(to_relay, len(statement).to_bytes(4, "big") + statement)
-        return read_exact(from_relay, int.from_bytes(read_exact(from_relay, 4), "big"))
+        return read_body(from_relay)
+
+    def structs() -> object:
+        os.write(to_relay, ms.encode(ms.ExecStmt(id=next(ids), session="s", stmt=STMT)))
+        return ms.decode_reply(read_body(from_relay))
 
     def plain_maps() -> object:
         os.write(to_relay, encode_frame({
@@ -68,7 +74,8 @@ def relay_call(mode: str) -> Callable[[], object]:
         os.write(to_relay, encode_message(m.ExecStmt(id=next(ids), session="s", stmt=STMT)))
         return m.REPLY_ADAPTER.validate_python(read_frame(from_relay, decoder))
 
-    return {"bytes": raw_bytes, "msgpack": plain_maps, "models": models}[mode]
+    calls = {"bytes": raw_bytes, "msgpack": plain_maps, "models": models, "msgspec": structs}
+    return calls[mode]
 
 
 def main(kind: str, pin: str) -> None:

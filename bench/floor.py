@@ -12,6 +12,8 @@ turns call by call in random order), ``execStmt "1 + 1"`` through
 * a relay process between the driver and that GHCi (``_relay.py``) that forwards bytes;
 * the same relay decoding and encoding the shim's frames as plain msgpack maps;
 * the same relay with the shim's messages (pydantic validation and models on both ends);
+* the same relay with msgspec structs of the same shape (decoded and validated in one pass:
+  a compiled codec), when msgspec is installed (the ``dev`` extra has it);
 * the shim itself (facade or ``core.client``, its embedded server).
 
 and prints each one's p50 and ratio to raw GHCi. The relays keep to the last CPU and put
@@ -23,6 +25,7 @@ cost on this machine, so a target like "≤ 1.10× raw" can be judged against th
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from collections.abc import Sequence
 
@@ -43,8 +46,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     stacks = [Stack("raw GHCi (shim flags)", "raw", root),
               Stack("relay: forwards bytes", "relay-bytes", root),
               Stack("relay: + frames, msgpack maps", "relay-msgpack", root),
-              Stack("relay: + the shim's messages (pydantic)", "relay-models", root),
-              Stack(f"the shim ({args.stack})", args.stack, root)]
+              Stack("relay: + the shim's messages (pydantic)", "relay-models", root)]
+    if importlib.util.find_spec("msgspec") is not None:
+        stacks.append(Stack("relay: msgspec structs instead (compiled codec)", "relay-msgspec",
+                            root))
+    else:
+        print("msgspec is not installed: no msgspec relay (pip install -e '.[dev]')")
+    stacks.append(Stack(f"the shim ({args.stack})", args.stack, root))
     times = run_interleaved(stacks, args.n, instances=args.instances)
     print_table(f"execStmt {STMT!r} × {args.n} per process, {args.instances} processes per "
                 "stack, random order; ratio to raw GHCi:", times)
