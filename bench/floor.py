@@ -26,13 +26,54 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import statistics
 import sys
 from collections.abc import Sequence
 
 from bench.common import ROOT
 from bench.interleave import STMT, Stack, print_table, run_interleaved
+from bench.report import Section, fmt_ms, fmt_ratio
 
-__all__ = ["main"]
+__all__ = ["main", "run_floor", "stacks"]
+
+
+def stacks(shim: str = "compat") -> list[Stack]:
+    """Raw GHCi, the relays (msgspec's when it is installed), then the shim."""
+    root = str(ROOT)
+    found = [Stack("raw GHCi (shim flags)", "raw", root),
+             Stack("relay: forwards bytes", "relay-bytes", root),
+             Stack("relay: + frames, msgpack maps", "relay-msgpack", root),
+             Stack("relay: + the shim's messages (pydantic)", "relay-models", root)]
+    if importlib.util.find_spec("msgspec") is not None:
+        found.append(Stack("relay: msgspec structs instead (compiled codec)", "relay-msgspec",
+                           root))
+    found.append(Stack(f"the shim ({shim})", shim, root))
+    return found
+
+
+def run_floor(*, rounds: int, instances: int = 2) -> Section:
+    """The ``python -m bench`` section: each stack's p50 and ratio to raw GHCi."""
+    chosen = stacks()
+    times = run_interleaved(chosen, rounds, instances=instances)
+    raw = statistics.median(times[chosen[0].name])
+    section = Section("What the design costs at the least",
+                      ["stack", "calls", "p50", "×raw"])
+    for name, values in times.items():
+        p50 = statistics.median(values)
+        section.rows.append([name, str(len(values)), fmt_ms(p50 / 1e9), fmt_ratio(p50 / raw)])
+        section.raw[name] = {"p50_ns": p50, "n": len(values)}
+    section.notes.append(
+        f"execStmt {STMT!r} through relay processes of growing weight between the driver and "
+        "a GHCi configured as the shim's sessions (bench/_relay.py: blocking reads, pinned "
+        "like the server), next to raw GHCi and the shim; "
+        f"{instances} processes per stack taking turns call by call in random order. The "
+        "steps between the rows are what the process hop, the wire codec and the shim's own "
+        "machinery each cost (bench/PROFILE.md)."
+    )
+    if len(chosen) == 5:
+        section.notes.append("msgspec is not installed: no compiled-codec row "
+                             "(pip install -e '.[dev]').")
+    return section
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -42,18 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--stack", choices=("compat", "client"), default="compat")
     parser.add_argument("--instances", type=int, default=2, help="processes per stack")
     args = parser.parse_args(argv)
-    root = str(ROOT)
-    stacks = [Stack("raw GHCi (shim flags)", "raw", root),
-              Stack("relay: forwards bytes", "relay-bytes", root),
-              Stack("relay: + frames, msgpack maps", "relay-msgpack", root),
-              Stack("relay: + the shim's messages (pydantic)", "relay-models", root)]
-    if importlib.util.find_spec("msgspec") is not None:
-        stacks.append(Stack("relay: msgspec structs instead (compiled codec)", "relay-msgspec",
-                            root))
-    else:
+    chosen = stacks(args.stack)
+    if not any(stack.kind == "relay-msgspec" for stack in chosen):
         print("msgspec is not installed: no msgspec relay (pip install -e '.[dev]')")
-    stacks.append(Stack(f"the shim ({args.stack})", args.stack, root))
-    times = run_interleaved(stacks, args.n, instances=args.instances)
+    times = run_interleaved(chosen, args.n, instances=args.instances)
     print_table(f"execStmt {STMT!r} × {args.n} per process, {args.instances} processes per "
                 "stack, random order; ratio to raw GHCi:", times)
     return 0

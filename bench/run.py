@@ -14,7 +14,11 @@ Sections (each module's docstring says exactly what it measures and how):
 2. ``bench.opens``       session open: warm pool, cold, raw GHCi start, hint runInterpreter;
 3. ``bench.values``      ``dynCompileExpr``/``Session.eval`` of ``[Int]``, ``String``,
                          ``Map Int Int`` (10^3…10^6) vs raw GHCi printing them, peak RSS;
-4. ``bench.concurrency`` 1/4/16 sessions: throughput, memory, lost/mismatched replies.
+4. ``bench.concurrency`` 1/4/16 sessions: throughput, memory, lost/mismatched replies;
+5. ``bench.floor``       the same ``1 + 1`` through relays of growing weight (bytes, msgpack
+                         frames, the shim's pydantic messages, msgspec structs) next to the
+                         shim and raw GHCi: what the hop, the codec and the shim's machinery
+                         each cost.
 
 The table of DESIGN.md's targets (PASS/FAIL) closes the output. The exit status is 0 when
 every section ran, whatever the verdicts; 1 when a section could not run (its error is
@@ -60,20 +64,21 @@ class Plan:
     session_counts: tuple[int, ...]
     requests: int
     threads: bool
+    floor_rounds: int
 
 
 FULL = Plan(
     latency_rounds=24, latency_batch=42, latency_warmup=20, latency_instances=3,
     warm_opens=20, cold_opens=8, raw_starts=8, hint_processes=3, hint_opens=6, settle=1.0,
     value_kinds=("[Int]", "String", "Map Int Int"), value_sizes=SIZES, value_reps=default_reps,
-    session_counts=(1, 4, 16), requests=40, threads=True,
+    session_counts=(1, 4, 16), requests=40, threads=True, floor_rounds=500,
 )
 QUICK = Plan(
     latency_rounds=4, latency_batch=25, latency_warmup=10, latency_instances=2,
     warm_opens=5, cold_opens=3, raw_starts=3, hint_processes=1, hint_opens=4, settle=1.0,
     value_kinds=("[Int]",), value_sizes=(10_000, 1_000_000),
     value_reps=lambda n: Reps(2, 1, 1),
-    session_counts=(1, 4, 16), requests=8, threads=False,
+    session_counts=(1, 4, 16), requests=8, threads=False, floor_rounds=100,
 )
 
 
@@ -211,6 +216,18 @@ def _interpretation(sections: list[Section]) -> list[str]:
     if conc is not None and not conc.error:
         for target in conc.targets:
             out.append(f"Concurrency: {target.measured} ({target.verdict}).")
+    floor = by_title.get("What the design costs at the least")
+    if floor is not None and not floor.error:
+        ratios = {row[0]: row[3] for row in floor.rows}
+        steps = ", ".join(f"{name.removeprefix('relay: ')} {ratio}"
+                          for name, ratio in ratios.items() if name.startswith("relay"))
+        shim = next((r for n, r in ratios.items() if n.startswith("the shim")), "–")
+        out.append(
+            f"What the design costs at the least (× raw GHCi, same run): relays between the "
+            f"driver and GHCi: {steps}; the shim {shim}. The hop itself costs nothing "
+            "measurable; the wire codec and the shim's own machinery make the difference "
+            "(bench/PROFILE.md)."
+        )
     return out
 
 
@@ -220,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a ~1-minute subset")
     parser.add_argument("--no-hint", action="store_true", help="skip the hint baseline")
     parser.add_argument("--results", type=Path, help="where to write the Markdown results")
-    parser.add_argument("--only", choices=["latency", "opens", "values", "concurrency"],
+    parser.add_argument("--only", choices=["latency", "opens", "values", "concurrency", "floor"],
                         action="append", help="run only these sections (repeatable)")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
@@ -236,12 +253,13 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"hint {machine['hint']}; load average {machine['load_start']}", flush=True)
 
     from bench.concurrency import run_concurrency
+    from bench.floor import run_floor
     from bench.latency import run_latency
     from bench.opens import run_opens
     from bench.values import run_values
 
     sections: list[Section] = []
-    wanted = set(args.only or ["latency", "opens", "values", "concurrency"])
+    wanted = set(args.only or ["latency", "opens", "values", "concurrency", "floor"])
     if "latency" in wanted:
         sections.append(_run_section("Per-call latency", lambda: run_latency(
             rounds=plan.latency_rounds, batch=plan.latency_batch, warmup=plan.latency_warmup,
@@ -259,6 +277,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "concurrency" in wanted:
         sections.append(_run_section("Concurrent sessions", lambda: run_concurrency(
             counts=list(plan.session_counts), requests=plan.requests, threads=plan.threads)))
+    if "floor" in wanted:
+        sections.append(_run_section("What the design costs at the least", lambda: run_floor(
+            rounds=plan.floor_rounds)))
 
     wall = time.perf_counter() - t0
     machine["load_end"] = _loadavg()
