@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python -m bench            # full run, about 3 minutes on 2 cores
+    .venv/bin/python -m bench            # full run, about 4 minutes on 2 cores
     .venv/bin/python -m bench --quick    # about 1 minute: fewer samples, [Int] values only
     .venv/bin/python -m bench --no-hint  # without the hint baseline
 
