@@ -189,7 +189,10 @@ class _Collection:
         result = self.result
         result.stderr_bytes += len(data)
         _keep_last(self._err_tail, data)
-        if self._used + len(data) > self._limit:
+        if self._dropped_err or self._used + len(data) > self._limit:
+            # Once a chunk was dropped, every later one is too, even one that would still
+            # fit: kept, it would come before the text it followed (GHCi's exception report
+            # split across reads lost its call stack that way, and with it its type).
             result.truncated = True
             _keep_last(self._dropped_err, data)
             return

@@ -321,6 +321,14 @@ def test_interrupts_during_a_restart_do_not_reach_the_replay(fault_session: Sess
     new GHCi (its SIGINT broke the replay: lets silently missing, or a second kill)."""
     for n in range(8):
         fault_session.exec_stmt(f"let kept{n} = {n} :: Int")
+    # The fatal statement must reach exitImmediately before the first interrupt lands (the
+    # server holds a SIGINT back 50 ms after a command is written): load the interfaces it
+    # needs now, or compiling it in a fresh session can take longer than that and the storm
+    # interrupts the compilation instead (a UserInterrupt outcome, no death).
+    fault_session.exec_stmt(
+        "Control.Exception.uninterruptibleMask_ (System.Posix.Process.getProcessID"
+        " >>= \\_ -> Control.Exception.evaluate (System.Exit.ExitFailure 1) >> return ())"
+    )
     stop = threading.Event()
 
     def storm() -> None:

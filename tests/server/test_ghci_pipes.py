@@ -399,6 +399,30 @@ def test_output_limit_over_more_than_a_pipe_holds(rig: Rig) -> None:
     asyncio.run(main())
 
 
+def test_stderr_after_a_dropped_chunk_is_dropped_too_in_order(rig: Rig) -> None:
+    """Once a chunk went over the limit, a later small one must not slip into the kept part:
+    it would come before the dropped text it followed. Seen as a flaky exception type: the
+    report's header was dropped with the flood, its CallStack lines kept, and the report
+    parsed from the reordered text lost its call stack ("SomeException", not "ErrorCall")."""
+
+    async def main() -> None:
+        task = await start(rig, output_limit=100)
+        rig.err(b"e" * 60)
+        await settle()
+        rig.err(b"e" * 80 + b"*** Exception: boom\n")  # over the limit: dropped, kept as tail
+        await settle()
+        rig.err(b"CallStack (from HasCallStack):\n")  # 31 bytes: would still fit (60 + 31)
+        await settle()
+        rig.out(MARKER)
+        result = await done(task)
+        assert result.truncated
+        assert result.stderr == (
+            "e" * 140 + "*** Exception: boom\nCallStack (from HasCallStack):\n"
+        )
+
+    asyncio.run(main())
+
+
 def test_output_within_the_limit_is_not_truncated(rig: Rig) -> None:
     async def main() -> None:
         task = await start(rig, output_limit=6)
