@@ -83,22 +83,23 @@ class RequestRejected:
 
 def encode_message(message: Request | Reply, *, max_frame: int = DEFAULT_MAX_FRAME) -> bytes:
     """Encode any message model as one frame (wire names, msgpack-native values)."""
-    fields = _wire_map(message)
-    if fields is None:
-        fields = message.model_dump(by_alias=True)
-    return encode_frame(fields, max_frame=max_frame)
+    return encode_frame(_wire_fields(message), max_frame=max_frame)
 
 
 def _encode_with_output(
     reply: ExecResult, output: Sequence[OutputChunk], max_frame: int
 ) -> bytes:
-    fields = _wire_map(reply)
-    if fields is None:
-        fields = reply.model_dump(by_alias=True)
+    fields = _wire_fields(reply)
     own = fields["output"]
     assert isinstance(own, list)
-    chunks = [_wire_map(chunk) or chunk.model_dump() for chunk in output]
+    chunks = [_wire_fields(chunk) for chunk in output]
     return encode_frame({**fields, "output": [*own, *chunks]}, max_frame=max_frame)
+
+
+def _wire_fields(model: BaseModel) -> dict[str, object]:
+    """The model's wire map: its own field map where that is one, else ``model_dump``."""
+    fields = _wire_map(model)
+    return fields if fields is not None else model.model_dump(by_alias=True)
 
 
 _SCALARS: Final = frozenset({str, int, float, bool, bytes, type(None)})

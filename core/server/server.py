@@ -611,22 +611,22 @@ class Link:
         try:
             data = conn.send(result, output=output)
         except ValueError as exc:  # larger than a frame may be
-            data = self._smaller_reply(rid, result, output, frames, exc)
-        frames.append(data)
-        self._send(frames)
+            self._send([*frames, *self._smaller_reply(rid, result, output, exc)])
+            return
+        self._send([*frames, data])
 
     def _smaller_reply(self, rid: int, result: m.Reply, output: list[m.OutputChunk],
-                       frames: list[bytes], exc: ValueError) -> bytes:
-        """The reply to send when ``result`` (with ``output``) exceeds a frame."""
+                       exc: ValueError) -> list[bytes]:
+        """The frames to send when ``result`` (with ``output``) exceeds a frame: the output
+        as frames of its own, then the result, or an ``output_limit`` error if even that is
+        too large."""
         conn = self.conn
+        frames = [conn.send(m.Output(id=rid, stream=c.stream, text=c.text)) for c in output]
         if output:
-            # The folded output made it too large: it goes as frames after all.
-            frames += [conn.send(m.Output(id=rid, stream=c.stream, text=c.text))
-                       for c in output]
             with contextlib.suppress(ValueError):
-                return conn.send(result)
-        return conn.send(m.Error(id=rid, code="output_limit",
-                                 message=f"reply too large to send: {exc}"))
+                return [*frames, conn.send(result)]
+        return [*frames, conn.send(m.Error(id=rid, code="output_limit",
+                                           message=f"reply too large to send: {exc}"))]
 
     def _take_output(self, rid: int) -> list[m.OutputChunk]:
         """Request ``rid``'s held output, no longer held (it rides in its final reply)."""
