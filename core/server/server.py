@@ -468,7 +468,7 @@ class Server:
         )
         session = Session(secrets.token_urlsafe(12), ghci, config, limits)
         if warm and options.flags:
-            applied = await session.set_flags(
+            applied = await session.adopt_flags(
                 m.SetFlags(id=request.id, session=session.id, flags=list(options.flags))
             )
             if applied.unrecognized:

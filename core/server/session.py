@@ -18,7 +18,7 @@ import re
 import secrets
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal
@@ -120,6 +120,10 @@ class Session:
         self._value_path = Path(ghci.workdir) / "value.bin"
         self._killing: asyncio.Future[None] | None = None
         self._search_dirs: set[str] = set()
+        # Flags on GHCi's command line (a session started for its options): GHCi has them
+        # as if set, and get_flags and the value writer must know (under RebindableSyntax
+        # the writer's `_ <-` would use the user's >>=).
+        self._note_flags(config.flags)
 
     @property
     def busy(self) -> bool:
@@ -803,6 +807,36 @@ class Session:
             warnings=warnings,
         )
 
+    def _note_flags(self, flags: Iterable[str]) -> None:
+        """Record flags GHCi has accepted: extensions by name (the last word wins), other
+        flags as given."""
+        for flag in flags:
+            if flag.startswith("-X"):
+                name = flag[2:]
+                if name.startswith("No") and name not in ("NondecreasingIndentation",):
+                    self.state.extensions.pop(name[2:], None)
+                    self.state.extensions[name[2:]] = False
+                else:
+                    self.state.extensions.pop(name, None)
+                    self.state.extensions[name] = True
+            elif flag not in self.state.flags:
+                self.state.flags.append(flag)
+
+    async def adopt_flags(self, req: m.SetFlags) -> m.FlagsResult:
+        """Give a pooled GHCi the flags its session was opened with, so that it behaves as
+        a GHCi started with them.
+
+        ``:set`` alone is not enough for one flag: GHCi drops its implicit ``import Prelude``
+        only when it computes the context anew, so after ``:set -XRebindableSyntax`` (which
+        implies ``NoImplicitPrelude``) ``map`` was still in scope, while a GHCi started with
+        the flag never had it -- whether a session had the Prelude depended on the pool.
+        A ``:module`` command makes GHCi recompute the context.
+        """
+        result = await self.set_flags(req)
+        if not result.unrecognized and not _implicit_prelude(req.flags):
+            await self._command(":module -Prelude")
+        return result
+
     async def set_flags(self, req: m.SetFlags) -> m.FlagsResult:
         bad = [f for f in req.flags if not f.startswith("-") or any(c.isspace() for c in f)
                or '"' in f]
@@ -825,17 +859,7 @@ class Session:
             elif line.strip():
                 warnings.append(line.strip())
         applied = [f for f in req.flags if f not in unrecognized]
-        for flag in applied:
-            if flag.startswith("-X"):
-                name = flag[2:]
-                if name.startswith("No") and name not in ("NondecreasingIndentation",):
-                    self.state.extensions.pop(name[2:], None)
-                    self.state.extensions[name[2:]] = False
-                else:
-                    self.state.extensions.pop(name, None)
-                    self.state.extensions[name] = True
-            elif flag not in self.state.flags:
-                self.state.flags.append(flag)
+        self._note_flags(applied)
         if applied:
             self.journal.record(
                 JournalEntry("flags", ":set " + " ".join(applied), "flags " + " ".join(applied))
@@ -1080,6 +1104,19 @@ def _after_dcolon(text: str, expr: str) -> str:
         elif depth == 0 and flat.startswith(" :: ", i):
             return flat[i + 4 :].strip()
     return flat
+
+
+def _implicit_prelude(flags: Iterable[str]) -> bool:
+    """Whether GHCi imports the Prelude implicitly after ``flags`` (in order):
+    ``RebindableSyntax`` implies ``NoImplicitPrelude``; ``NoRebindableSyntax`` does not undo
+    that, ``-XImplicitPrelude`` does."""
+    implicit = True
+    for flag in flags:
+        if flag in ("-XRebindableSyntax", "-XNoImplicitPrelude"):
+            implicit = False
+        elif flag == "-XImplicitPrelude":
+            implicit = True
+    return implicit
 
 
 def _has_type_variables(type_text: str) -> bool:

@@ -84,6 +84,40 @@ def test_sessions_with_language_flags_come_from_the_warm_pool(shim_client: Clien
         assert "OverloadedStrings" in session.get_flags().extensions
 
 
+def _warm_session(client: Client, flags: list[str]) -> Session:
+    deadline = time.monotonic() + 30
+    while True:  # the pool refills in the background after each open
+        session = client.open_session(flags=flags)
+        if session.warm or time.monotonic() > deadline:
+            return session
+        session.close()
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize("flag", ["-XRebindableSyntax", "-XNoImplicitPrelude"])
+def test_a_session_opened_without_the_implicit_prelude_is_alike_warm_or_cold(
+    shim_client: Client, flag: str
+) -> None:
+    from core.client import CompileError
+
+    warm = _warm_session(shim_client, [flag])
+    # A heap limit other than the server's needs a GHCi started for it, with the flag on
+    # its command line.
+    cold = shim_client.open_session(flags=[flag], heap_mb=1536)
+    with warm, cold:
+        assert warm.warm and not cold.warm
+        for session in (warm, cold):
+            assert flag.removeprefix("-X") in session.get_flags().extensions
+            # A GHCi started with the flag has no Prelude in scope; a pooled one given it
+            # with :set had kept its implicit import.
+            with pytest.raises(CompileError, match="not in scope: map"):
+                session.expr_type("map")
+            assert session.expr_type("GHC.Base.map") == "(a -> b) -> [a] -> [b]"
+            # Values still cross (under RebindableSyntax the writer must not bind with the
+            # user's >>=, which a GHCi started with the flag did: "Not in scope: '>>='").
+            assert session.eval("GHC.Types.True").value is True
+
+
 def test_unknown_session_flags_are_refused(shim_client: Client) -> None:
     from core.client import GhcUsageError
 
