@@ -32,6 +32,11 @@ surrogate code point (a legal ``Char``) as its 3-byte form; Python reads it back
                                    tyConModule, tyConName (utf8), argc: 8-byte count of
                                    typeRepArgs (visible arguments only, no kinds)
 
+A fourth kind, ``'M'`` (a miss: no typerep, no tree, no body), is written only by the
+server's shorter statement for a type it has seen before (``value_writer.
+known_type_statement``) when the value turns out to have another type; the server then
+writes the value the usual way, so ``'M'`` never reaches ``decode_value``.
+
 Kind ``'O'``: no body (the value was forced to WHNF only; no ``Show`` was available).
 Kind ``'S'``: the body is utf8 ``show x`` (a type outside the table, or containing one).
 Kind ``'V'``: the body is ``enc(t)`` of the value, ``t`` given by the tree:
@@ -76,7 +81,7 @@ from core.protocol.show import show_value
 from core.protocol.type_table import MAX_TUPLE, TABLE_ARITY
 from core.protocol.value_classes import Just, Left, Nothing, Right
 
-__all__ = ["PAYLOAD_MAGIC", "DecodedValue", "decode_value"]
+__all__ = ["PAYLOAD_MAGIC", "DecodedValue", "decode_value", "value_header"]
 
 PAYLOAD_MAGIC: Final = b"HSV1"
 
@@ -302,6 +307,20 @@ def _read_tree(r: _Reader, order: str) -> _Tree:
         return _Tree(module, name, tuple(go(depth + 1) for _ in range(argc)))
 
     return go(0)
+
+
+def value_header(payload: bytes) -> tuple[str, int]:
+    """The payload's kind (``'V'``, ``'S'`` or ``'O'``) and where its body starts: the bytes
+    from offset 13 up to there are its typerep and tree.
+
+    Raises:
+        ValueError: the header is malformed or truncated.
+    """
+    try:
+        header = _read_header(payload)
+    except RecursionError:
+        raise ValueError("value payload is nested too deeply") from None
+    return header.kind, header.body_start
 
 
 def decode_value(payload: bytes) -> DecodedValue:

@@ -36,7 +36,9 @@ from core.protocol.errors import (
     SessionDiedError,
     TimeoutError_,
 )
+from core.protocol.haskell_types import HsType
 from core.protocol.imports import render_import, split_import_items
+from core.protocol.payload import value_header
 from core.server.diagnostics import (
     INTERRUPTED,
     Diagnostic,
@@ -49,7 +51,7 @@ from core.server.ghci_text import parse_complete, parse_info, parse_module_lines
 from core.server.haskell_source import bound_names, check_sendable, classify, declared_names
 from core.server.journal import Journal, JournalEntry
 from core.server.output import StderrStreamer
-from core.server.value_writer import writer_statement
+from core.server.value_writer import known_type_statement, single_candidate, writer_statement
 
 __all__ = ["Emit", "Session", "SessionLimits"]
 
@@ -68,6 +70,7 @@ _FORBIDDEN_FLAGS: Final = re.compile(
 )
 # GHC's "kind of thing" words that start a TyThing line in :info output.
 _NOT_IN_SCOPE: Final = re.compile(r"Not in scope|not in scope|No module named|not in scope:")
+_MAX_KNOWN_TYPES: Final = 64  # type texts whose payload header a session keeps
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +123,9 @@ class Session:
         self._value_path = Path(ghci.workdir) / "value.bin"
         self._killing: asyncio.Future[None] | None = None
         self._search_dirs: set[str] = set()
+        # Type text -> (its one table type, the typerep and tree a value of it was written
+        # with): values of types seen before are written by a shorter statement.
+        self._known_types: dict[str, tuple[HsType, bytes]] = {}
         # Flags on GHCi's command line (a session started for its options): GHCi has them
         # as if set, and get_flags and the value writer must know (under RebindableSyntax
         # the writer's `_ <-` would use the user's >>=).
@@ -263,6 +269,7 @@ class Session:
             start_timeout=self.config.start_timeout,
             cpus=self.config.cpus,
         )
+        self._scope_changed()
         self.ghci = await GhciProcess.start(config)
         self._value_path = Path(self.ghci.workdir) / "value.bin"
         old_refs = list(self.state.refs)
@@ -433,6 +440,7 @@ class Session:
             self.journal.skip(_short(req.stmt))
 
     async def run_decls(self, req: m.RunDecls, emit: Emit) -> m.DeclsResult:
+        self._scope_changed()
         self._check_text(req.decls)
         kind = classify(req.decls)
         if kind == "empty":
@@ -506,13 +514,17 @@ class Session:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
         opaque = False
+        # Under RebindableSyntax `_ <- e` means the user's own >>=, and literals are rebound:
+        # a :cmd command binds nothing and is not rebound; the path is a list of Chars.
+        rebindable = bool(self.state.extensions.get("RebindableSyntax"))
+        form: Literal["bind", "cmd"] = "cmd" if rebindable else "bind"
+        known = None if rebindable else self._known_types.get(type_text)
         while True:
-            # Under RebindableSyntax `_ <- e` means the user's own >>=; a :cmd command binds
-            # nothing and is not rebound.
-            form: Literal["bind", "cmd"] = (
-                "cmd" if self.state.extensions.get("RebindableSyntax") else "bind"
-            )
-            statement = writer_statement(expr, type_text, str(path), opaque=opaque, form=form)
+            if known is not None:
+                statement = known_type_statement(expr, known[0], known[1], str(path))
+            else:
+                statement = writer_statement(expr, type_text, str(path), opaque=opaque,
+                                             form=form, literals=not rebindable)
             output, reason = await self._command(
                 statement,
                 timeout=timeout,
@@ -521,6 +533,11 @@ class Session:
             )
             diagnostics, rest = _leading_diagnostics(output.stderr)
             errors = [d for d in diagnostics if d.severity == "error"]
+            if errors and known is not None:
+                # Nothing ran; the usual statement decides what the error is.
+                self._known_types.pop(type_text, None)
+                known = None
+                continue
             if errors:
                 if not opaque and "No instance for (Show" in output.stderr:
                     opaque = True
@@ -554,7 +571,34 @@ class Session:
                 )
             data = path.read_bytes()
             path.unlink()
+            if known is not None and data[12:13] == b"M":
+                # Another type after all (the cast failed before anything was evaluated).
+                self._known_types.pop(type_text, None)
+                known = None
+                continue
+            if known is None and not opaque and not rebindable:
+                self._learn_type(type_text, data)
             return data
+
+    def _learn_type(self, type_text: str, payload: bytes) -> None:
+        """Keep the typerep and tree of a table type's payload for ``known_type_statement``:
+        while the session's scope is unchanged, ``type_text`` denotes the same type."""
+        target = single_candidate(type_text)
+        if target is None:
+            return
+        try:
+            kind, body_start = value_header(payload)
+        except ValueError:
+            return  # the client's decoder will say what is wrong with it
+        if kind == "V":
+            if len(self._known_types) >= _MAX_KNOWN_TYPES:
+                self._known_types.pop(next(iter(self._known_types)))
+            self._known_types[type_text] = (target, payload[13:body_start])
+
+    def _scope_changed(self) -> None:
+        """Names in scope, flags or the GHCi itself may have changed: a type's text may now
+        denote another type."""
+        self._known_types.clear()
 
     async def compile_expr(self, req: m.CompileExpr, emit: Emit) -> m.RefResult:
         self._check_text(req.expr)
@@ -756,6 +800,7 @@ class Session:
         return m.ContextResult(id=req.id, imports=list(self.state.context))
 
     async def set_context(self, req: m.SetContext) -> m.Done:
+        self._scope_changed()
         for spec in req.imports:
             if not _MODULE.match(spec.module) or (spec.as_ and not _MODULE.match(spec.as_)):
                 raise CompileError(f"not a module name: {spec.module!r}")
@@ -838,6 +883,7 @@ class Session:
         return result
 
     async def set_flags(self, req: m.SetFlags) -> m.FlagsResult:
+        self._scope_changed()
         bad = [f for f in req.flags if not f.startswith("-") or any(c.isspace() for c in f)
                or '"' in f]
         if bad:
@@ -869,6 +915,7 @@ class Session:
     # ------------------------------------------------------------------ modules
 
     async def set_targets(self, req: m.SetTargets) -> m.Done:
+        self._scope_changed()
         for target in req.targets:
             _check_target(target)
         self.state.targets = list(req.targets)
@@ -878,12 +925,14 @@ class Session:
         return m.TargetsResult(id=req.id, targets=list(self.state.targets))
 
     async def add_target(self, req: m.AddTarget) -> m.Done:
+        self._scope_changed()
         _check_target(req.target)
         if req.target not in self.state.targets:
             self.state.targets.append(req.target)
         return m.Done(id=req.id)
 
     async def remove_target(self, req: m.RemoveTarget) -> m.Done:
+        self._scope_changed()
         self.state.targets = [
             t for t in self.state.targets
             if (t.kind, t.name) != (req.target.kind, req.target.name)
@@ -891,6 +940,7 @@ class Session:
         return m.Done(id=req.id)
 
     async def load(self, req: m.Load, emit: Emit) -> m.LoadResult:
+        self._scope_changed()
         if req.how == "up_to":
             if req.module is None or not _MODULE.match(req.module):
                 raise GhcUsageError("load up_to needs a module name")

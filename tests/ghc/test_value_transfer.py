@@ -22,6 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.protocol.payload import value_header
 from core.protocol.values import (
     DecodedValue,
     HsType,
@@ -33,7 +34,12 @@ from core.protocol.values import (
     haskell_type_name,
     python_to_haskell,
 )
-from core.server.value_writer import warmup_statement, writer_statement
+from core.server.value_writer import (
+    known_type_statement,
+    single_candidate,
+    warmup_statement,
+    writer_statement,
+)
 
 pytestmark = pytest.mark.ghc
 
@@ -171,15 +177,36 @@ def transfer(g: Ghci, expr: str, out: Path, *, form: str = "bind",
         type_text = g.type_of(expr)
     if out.exists():
         out.unlink()
-    stmt = writer_statement(expr, type_text, str(out), form=form)  # type: ignore[arg-type]
+    # As the server: literals wherever `_ <-` can be used (no RebindableSyntax).
+    literals = form == "bind"
+    stmt = writer_statement(expr, type_text, str(out), form=form,  # type: ignore[arg-type]
+                            literals=literals)
     _, err = g.run(stmt)
-    if "error" in err and "No instance for" in err:
+    opaque = "error" in err and "No instance for" in err
+    if opaque:
         stmt = writer_statement(expr, type_text, str(out), opaque=True,
-                                form=form)  # type: ignore[arg-type]
+                                form=form, literals=literals)  # type: ignore[arg-type]
         _, err = g.run(stmt)
     if err.strip():
         raise GhciError(f"writer statement failed for {expr!r}:\n{err}")
-    return decode_value(out.read_bytes())
+    payload = out.read_bytes()
+    if literals and not opaque:
+        check_known_type_statement(g, expr, type_text, out, payload)
+    return decode_value(payload)
+
+
+def check_known_type_statement(g: Ghci, expr: str, type_text: str, out: Path,
+                               payload: bytes) -> None:
+    """The server's shorter statement for a type seen before writes the same bytes."""
+    target = single_candidate(type_text)
+    kind, body_start = value_header(payload)
+    if target is None or kind != "V":
+        return
+    out.unlink()
+    _, err = g.run(known_type_statement(expr, target, payload[13:body_start], str(out)))
+    if err.strip():
+        raise GhciError(f"known-type statement failed for {expr!r}:\n{err}")
+    assert out.read_bytes() == payload
 
 
 def ghc_show(g: Ghci, expr: str) -> str:
@@ -365,6 +392,28 @@ def test_evaluation_error_surfaces(ghci: Ghci, out_dir: Path) -> None:
     stmt = writer_statement("1 `div` 0 :: Int", "Int", str(out_dir / "e"), opaque=True)
     _, err = ghci.run(stmt)
     assert "divide by zero" in err
+
+
+def test_out_paths_may_hold_any_character(ghci: Ghci, out_dir: Path) -> None:
+    # Escapes in both spellings of the path: Char list and string literal ("\233\&1": a
+    # digit right after a numeric escape must not extend it).
+    odd = out_dir / 'd\u00e91"\\2 \u20ac3'
+    odd.mkdir()
+    out = odd / "v.bin"
+    for literals in (False, True):
+        _, err = ghci.run(writer_statement("[1, 2] :: [Int]", "[Int]", str(out),
+                                           literals=literals))
+        assert err == ""
+        payload = out.read_bytes()
+        assert decode_value(payload).value == [1, 2]
+        out.unlink()
+    kind, body_start = value_header(payload)
+    target = single_candidate("[Int]")
+    assert kind == "V" and target is not None
+    _, err = ghci.run(known_type_statement("[3] :: [Int]", target, payload[13:body_start],
+                                           str(out)))
+    assert err == ""
+    assert decode_value(out.read_bytes()).value == [3]
 
 
 def test_text_without_import(out_dir: Path) -> None:

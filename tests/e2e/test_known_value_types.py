@@ -1,0 +1,139 @@
+"""Values of a type seen before: the session's shorter writer statement, against a real GHCi.
+
+A session keeps, per type text, the typerep and tree of a table type's payload and writes
+later values of it with ``known_type_statement`` (no Typeable walk for GHCi to compile). What
+must hold: the shorter statement is really used, gives the same values, is forgotten when the
+scope changes, and a stale entry costs a second statement, never a wrong value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Literal, TypeVar
+
+import pytest
+
+import core.server.session as session_module
+from core.protocol import messages as m
+from core.protocol.payload import decode_value
+from core.server.ghci_process import GhciConfig, GhciProcess
+from core.server.session import Emit, Session, SessionLimits
+from core.server.value_writer import known_type_statement
+
+pytestmark = pytest.mark.ghc
+
+T = TypeVar("T")
+
+
+def _emit(stream: Literal["stdout", "stderr"], text: str) -> None:
+    pass
+
+
+def with_session(scenario: Callable[[Session], Awaitable[T]]) -> T:
+    async def main() -> T:
+        config = GhciConfig(heap_mb=None)
+        session = Session("s", await GhciProcess.start(config), config, SessionLimits())
+        try:
+            return await scenario(session)
+        finally:
+            await session.close()
+
+    return asyncio.run(main())
+
+
+async def value_of(session: Session, expr: str, emit: Emit = _emit) -> object:
+    reply = await session.dyn_compile_expr(
+        m.DynCompileExpr(id=1, session="s", expr=expr), emit
+    )
+    decoded = decode_value(reply.payload)
+    return decoded.value if decoded.value is not None else decoded.show
+
+
+@pytest.fixture
+def known_statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The expressions written with the shorter statement."""
+    used: list[str] = []
+    real = known_type_statement
+
+    def recording(expr: str, *args: object) -> str:
+        used.append(expr)
+        return real(expr, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(session_module, "known_type_statement", recording)
+    return used
+
+
+def test_a_type_seen_before_is_written_by_the_shorter_statement(
+    known_statements: list[str],
+) -> None:
+    async def scenario(session: Session) -> list[object]:
+        return [
+            await value_of(session, "[1, 2, 3] :: [Int]"),
+            await value_of(session, "[4, 5] :: [Int]"),
+            await value_of(session, "Data.Map.fromList [(1, \"a\")] :: Data.Map.Map Int String"),
+            await value_of(session, "Data.Map.fromList [(2, \"b\")] :: Data.Map.Map Int String"),
+            await value_of(session, "(7, 'x') :: (Int, Char)"),
+        ]
+
+    values = with_session(scenario)
+    assert values == [[1, 2, 3], [4, 5], {1: "a"}, {2: "b"}, (7, "x")]
+    assert known_statements == [
+        "[4, 5] :: [Int]",
+        "Data.Map.fromList [(2, \"b\")] :: Data.Map.Map Int String",
+    ]
+
+
+def test_changes_of_scope_forget_the_types_seen(known_statements: list[str]) -> None:
+    async def scenario(session: Session) -> None:
+        await value_of(session, "[1] :: [Int]")
+        await session.run_decls(
+            m.RunDecls(id=2, session="s", decls="data Unused = Unused"), _emit
+        )
+        await value_of(session, "[2] :: [Int]")  # written the usual way, and learnt again
+        await value_of(session, "[3] :: [Int]")
+        await session.set_flags(m.SetFlags(id=3, session="s", flags=["-XTupleSections"]))
+        await value_of(session, "[4] :: [Int]")
+
+    with_session(scenario)
+    assert known_statements == ["[3] :: [Int]"]
+
+
+def test_a_stale_type_costs_a_second_statement_not_a_wrong_value(
+    known_statements: list[str],
+) -> None:
+    """Were a change of scope missed, the type text would name another type: the shorter
+    statement's cast fails before anything is evaluated, and the usual one runs."""
+
+    stderr: list[str] = []
+
+    def collect(stream: Literal["stdout", "stderr"], text: str) -> None:
+        if stream == "stderr":
+            stderr.append(text)
+
+    async def scenario(session: Session) -> tuple[object, object]:
+        await session.run_decls(
+            m.RunDecls(id=2, session="s", decls="data Foo = Foo Int deriving Show"), _emit
+        )
+        await value_of(session, "[1] :: [Int]")
+        # What a missed change of scope would leave: "Foo" taken for [Int].
+        session._known_types["Foo"] = session._known_types["[Int]"]
+        foo = await value_of(session, "Foo (Debug.Trace.trace \"evaluated\" 3)", collect)
+        return foo, session._known_types.get("Foo")
+
+    foo, entry = with_session(scenario)
+    assert foo == "Foo 3"
+    assert "".join(stderr) == "evaluated\n"  # once: the failed cast evaluated nothing
+    assert entry is None
+    assert known_statements == ["Foo (Debug.Trace.trace \"evaluated\" 3)"]
+
+
+def test_sessions_with_rebindable_syntax_always_write_the_usual_statement(
+    known_statements: list[str],
+) -> None:
+    async def scenario(session: Session) -> list[object]:
+        await session.set_flags(m.SetFlags(id=2, session="s", flags=["-XRebindableSyntax"]))
+        return [await value_of(session, "GHC.Types.True") for _ in range(2)]
+
+    assert with_session(scenario) == [True, True]
+    assert known_statements == []
