@@ -168,7 +168,7 @@ def run_values(*, kinds: list[str], sizes: list[int], reps: Callable[[int], Reps
         section.subtables.append((
             "Fixed cost of one eval at the smallest size: the two commands the server sends "
             "(`:type +d v`, then the writer statement of core/server/value_writer.py: for "
-            "a table type seen before in the session, as here, the shorter one), timed "
+            "a type seen before in the session, as here, the shorter one), timed "
             "in raw GHCi with the shim's flags, alternating with the shim's eval (p50 of 9 "
             "rounds); the rest is the shim's own (round trips, server, payload file, "
             "decoding):",
@@ -211,26 +211,18 @@ def _fixed_cost(kind: _Kind, n: int, session: Session, raw_flags: RawGhci,
     """GHCi's own time for the two commands behind one eval of the bound value ``v``, timed
     in rounds alternating with the shim's own eval of it (so load drifts hit both)."""
     try:
-        from core.protocol.payload import value_header
-        from core.server.value_writer import (
-            known_type_statement,
-            single_candidate,
-            writer_statement,
-        )
+        from core.server.value_writer import known_type_statement, seen_type, writer_statement
     except ImportError as exc:
         return [kind.name, f"{n:,}", "", "", f"not measured: {exc}", ""]
     type_text = raw_flags.command(":type +d v").decode().split("::", 1)[-1].strip()
     path = os.path.join(raw_flags.workdir, "value.bin")
     # What the server sends once it has seen the type (as the shim's untimed first eval
-    # made it): the shorter statement for a table type, else the usual one.
-    statement = writer_statement("v", type_text, path, literals=True)
-    raw_flags.command(statement)
+    # made it): the shorter statement.
+    raw_flags.command(writer_statement("v", type_text, path, literals=True))
     with open(path, "rb") as f:
-        payload = f.read()
-    target = single_candidate(type_text)
-    payload_kind, body_start = value_header(payload)
-    if target is not None and payload_kind == "V":
-        statement = known_type_statement("v", target, payload[13:body_start], path)
+        seen = seen_type(type_text, f.read())
+    statement = (known_type_statement("v", seen, path) if seen is not None
+                 else writer_statement("v", type_text, path, literals=True))
     shims: list[float] = []
     types: list[float] = []
     writes: list[float] = []

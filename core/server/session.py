@@ -36,9 +36,7 @@ from core.protocol.errors import (
     SessionDiedError,
     TimeoutError_,
 )
-from core.protocol.haskell_types import HsType
 from core.protocol.imports import render_import, split_import_items
-from core.protocol.payload import value_header
 from core.server.diagnostics import (
     INTERRUPTED,
     Diagnostic,
@@ -51,7 +49,7 @@ from core.server.ghci_text import parse_complete, parse_info, parse_module_lines
 from core.server.haskell_source import bound_names, check_sendable, classify, declared_names
 from core.server.journal import Journal, JournalEntry
 from core.server.output import StderrStreamer
-from core.server.value_writer import known_type_statement, single_candidate, writer_statement
+from core.server.value_writer import SeenType, known_type_statement, seen_type, writer_statement
 
 __all__ = ["Emit", "Session", "SessionLimits"]
 
@@ -123,9 +121,9 @@ class Session:
         self._value_path = Path(ghci.workdir) / "value.bin"
         self._killing: asyncio.Future[None] | None = None
         self._search_dirs: set[str] = set()
-        # Type text -> (its one table type, the typerep and tree a value of it was written
-        # with): values of types seen before are written by a shorter statement.
-        self._known_types: dict[str, tuple[HsType, bytes]] = {}
+        # Type text -> what the last payload of a value of that type showed: values of types
+        # seen before are written by a shorter statement.
+        self._known_types: dict[str, SeenType] = {}
         # Flags on GHCi's command line (a session started for its options): GHCi has them
         # as if set, and get_flags and the value writer must know (under RebindableSyntax
         # the writer's `_ <-` would use the user's >>=).
@@ -521,7 +519,7 @@ class Session:
         known = None if rebindable else self._known_types.get(type_text)
         while True:
             if known is not None:
-                statement = known_type_statement(expr, known[0], known[1], str(path))
+                statement = known_type_statement(expr, known, str(path))
             else:
                 statement = writer_statement(expr, type_text, str(path), opaque=opaque,
                                              form=form, literals=not rebindable)
@@ -576,24 +574,18 @@ class Session:
                 self._known_types.pop(type_text, None)
                 known = None
                 continue
-            if known is None and not opaque and not rebindable:
+            if known is None and not rebindable:
                 self._learn_type(type_text, data)
             return data
 
     def _learn_type(self, type_text: str, payload: bytes) -> None:
-        """Keep the typerep and tree of a table type's payload for ``known_type_statement``:
-        while the session's scope is unchanged, ``type_text`` denotes the same type."""
-        target = single_candidate(type_text)
-        if target is None:
-            return
-        try:
-            kind, body_start = value_header(payload)
-        except ValueError:
-            return  # the client's decoder will say what is wrong with it
-        if kind == "V":
+        """Keep what a payload says about its type for ``known_type_statement``: while the
+        session's scope is unchanged, ``type_text`` denotes the same type."""
+        seen = seen_type(type_text, payload)
+        if seen is not None:
             if len(self._known_types) >= _MAX_KNOWN_TYPES:
                 self._known_types.pop(next(iter(self._known_types)))
-            self._known_types[type_text] = (target, payload[13:body_start])
+            self._known_types[type_text] = seen
 
     def _scope_changed(self) -> None:
         """Names in scope, flags or the GHCi itself may have changed: a type's text may now

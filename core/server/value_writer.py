@@ -40,8 +40,10 @@ What GHCi spends on the statement is mostly compiling it (~5-9 ms, against ~2 ms
 ``1 + 1``): the Typeable walk ~2.5 ms, each ``Char`` of a list literal ~25 us, and a chain
 of ``<>`` more than one ``mconcat`` list (one Semigroup constraint to solve per ``<>``).
 Hence string literals and ``mconcat`` where allowed (0.84-0.91x the time), and
-``known_type_statement``: for a table type seen before in the session it writes the
-typerep and tree it was given, with no walk and no ``show`` fallback (0.6-0.8x the time).
+``known_type_statement``: for a type seen before in the session it writes the typerep and
+tree it was given, after checking the type (a ``cast``, or the typerep's ``show``), with no
+walk and no fallback (0.6-0.8x the time; for a type without ``Show``, one statement instead
+of a failed one and an opaque one).
 
 One visible trace remains: the first such statement makes GHC load interfaces (bytestring's
 Builder modules, ``Data.Typeable``'s) that the session might not have loaded yet, and GHCi's
@@ -56,16 +58,19 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Final, Literal
 
+from core.protocol.payload import value_header
 from core.protocol.values import HsType, haskell_type_name, parse_type
 
 __all__ = [
     "HsType",
+    "SeenType",
     "candidate_types",
     "known_type_statement",
     "parse_type",
-    "single_candidate",
+    "seen_type",
     "warmup_statement",
     "writer_statement",
 ]
@@ -426,23 +431,47 @@ def _written_type(type_text: str) -> HsType:
         return HsType("?")
 
 
-def single_candidate(type_text: str) -> HsType | None:
-    """The one table type ``type_text`` can denote, if there is exactly one (see
-    ``known_type_statement``)."""
-    candidates = candidate_types(_written_type(type_text))
-    return candidates[0] if len(candidates) == 1 else None
+@dataclass(frozen=True, slots=True)
+class SeenType:
+    """What one payload taught about the type text it was written for (``seen_type``):
+    enough for ``known_type_statement`` to write the next value of that type."""
+
+    kind: Literal["V", "S", "O"]
+    type_info: bytes  # the payload's typerep and tree, as written
+    target: HsType | None = None  # kind "V": the one table type the text denotes
 
 
-def known_type_statement(expr: str, target: HsType, type_info: bytes, out_path: str) -> str:
-    """A shorter writer statement for a value of a table type seen before in the session.
+def seen_type(type_text: str, payload: bytes) -> SeenType | None:
+    """What ``payload``, written by ``writer_statement`` for ``type_text``, teaches; None for
+    a payload of a table type with several readings (``Text`` with no telling qualifier:
+    which one matched is not worth finding out here) or a malformed one."""
+    try:
+        kind, body_start = value_header(payload)
+    except ValueError:
+        return None
+    target = None
+    if kind == "V":
+        candidates = candidate_types(_written_type(type_text))
+        if len(candidates) != 1:
+            return None
+        target = candidates[0]
+    elif kind not in ("S", "O"):
+        return None
+    return SeenType(kind, payload[13:body_start], target)  # type: ignore[arg-type]
 
-    ``target`` is the type's one reading (``single_candidate``) and ``type_info`` the
-    payload's typerep and tree as an earlier ``writer_statement`` wrote them for a value of
-    that type (``core.protocol.payload.value_header``). The statement writes the same
-    payload without computing them: GHCi compiles it in about half the time (the Typeable
-    walk alone costs ~2.5 ms). If the value is not of type ``target`` after all, the payload
-    is the magic and kind ``'M'`` (a miss) and nothing was evaluated: ``cast`` looks at the
-    type only; the caller then uses ``writer_statement``.
+
+def known_type_statement(expr: str, seen: SeenType, out_path: str) -> str:
+    """A shorter writer statement for a value of a type seen before in the session.
+
+    ``seen`` is what the payload of an earlier value with the same ``:type +d`` text taught
+    (``seen_type``). The statement writes the payload ``writer_statement`` would write,
+    with the typerep and tree copied from ``seen`` instead of computed: GHCi compiles it in
+    0.6-0.8x the time (the Typeable walk alone costs ~2.5 ms), and a value without ``Show``
+    costs one statement instead of a failed one and an opaque one. It checks first that the
+    value has that type (kind ``"V"``: a ``cast`` to the table type; otherwise its typerep
+    shown as before); if not, the payload is the magic and kind ``'M'`` (a miss), nothing
+    was evaluated (both checks look at the type only), and the caller uses
+    ``writer_statement``.
 
     For sessions without ``RebindableSyntax`` only (it uses ``_ <-`` and literals).
     """
@@ -451,11 +480,23 @@ def known_type_statement(expr: str, target: HsType, type_info: bytes, out_path: 
     if not expr.strip():
         raise ValueError("expr is blank")
     x, v = "ghcShim'x", "ghcShim'v"
-    gen = _Gen(_concat)
-    known = f"{_P}primMapListFixed {_P}char8 {_string_literal(type_info.decode('latin-1'))}"
-    encoded = _concat(_char7("V"), known, f"{gen.top(target)} {v}")
-    body = (f"(Data.Maybe.maybe {_char7('M')} (\\{v} -> {encoded}) "
-            f"(Data.Typeable.cast {x} :: GHC.Maybe.Maybe ({haskell_type_name(target)})))")
+    miss = _char7("M")
+    info = (f"{_P}primMapListFixed {_P}char8 "
+            f"{_string_literal(seen.type_info.decode('latin-1'))}")
+    if seen.kind == "V":
+        assert seen.target is not None
+        encoded = _concat(_char7("V"), info, f"{_Gen(_concat).top(seen.target)} {v}")
+        body = (rf"(Data.Maybe.maybe {miss} (\{v} -> {encoded}) "
+                f"(Data.Typeable.cast {x} :: GHC.Maybe.Maybe ({haskell_type_name(seen.target)})))")
+    else:
+        type_rep = seen.type_info.split(b"\xff", 1)[0].decode("utf-8", "surrogatepass")
+        if seen.kind == "S":
+            hit = _concat(_char7("S"), info, f"{_B}stringUtf8 (GHC.Show.show {x})")
+        else:
+            hit = f"(GHC.Base.seq {x} {_concat(_char7('O'), info)})"
+        same = (f"(GHC.Show.show (Data.Typeable.typeOf {x}) GHC.Classes.== "
+                f"{_string_literal(type_rep)})")
+        body = f"(Data.Bool.bool {miss} {hit} {same})"
     write = _write(out_path, _concat(_magic(_concat), body), literals=True)
     return f"_ <- (\\{x} -> {write}) (\n{_embed(expr)}\n  )"
 
