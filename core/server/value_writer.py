@@ -449,15 +449,15 @@ def seen_type(type_text: str, payload: bytes) -> SeenType | None:
         kind, body_start = value_header(payload)
     except ValueError:
         return None
-    target = None
-    if kind == "V":
-        candidates = candidate_types(_written_type(type_text))
-        if len(candidates) != 1:
-            return None
-        target = candidates[0]
-    elif kind not in ("S", "O"):
+    type_info = payload[13:body_start]
+    if kind == "S":
+        return SeenType("S", type_info)
+    if kind == "O":
+        return SeenType("O", type_info)
+    candidates = candidate_types(_written_type(type_text))
+    if kind != "V" or len(candidates) != 1:
         return None
-    return SeenType(kind, payload[13:body_start], target)  # type: ignore[arg-type]
+    return SeenType("V", type_info, candidates[0])
 
 
 def known_type_statement(expr: str, seen: SeenType, out_path: str) -> str:
