@@ -43,7 +43,7 @@ from core.protocol.errors import (
 from core.protocol.framing import DEFAULT_MAX_FRAME
 from core.server.eager import start_eagerly
 from core.server.ghci_process import GhciConfig, GhciProcess, GhciStartError, find_ghc
-from core.server.session import _FORBIDDEN_FLAGS, Emit, Session, SessionLimits
+from core.server.session import Emit, Session, SessionLimits, refuse_flag
 
 __all__ = ["Link", "Server", "ServerConfig"]
 
@@ -402,11 +402,7 @@ class Server:
             # The same rule as set_flags (SECURITY.md): on GHCi's command line, flags such as
             # -fno-external-interpreter (no interpreter rlimits, no crash isolation),
             # -ghci-script or -pgmi would take the session from the server; they were accepted.
-            if _FORBIDDEN_FLAGS.match(flag):
-                raise GhcUsageError(
-                    f"flag {flag} is not allowed in a shim session: the server needs control "
-                    "of GHCi's interpreter, prompt and output"
-                )
+            refuse_flag(flag)
         if options.cwd is not None and not os.path.isdir(options.cwd):
             raise GhcUsageError(f"working directory {options.cwd!r} does not exist here")
         cpus = self._take_cpu()

@@ -51,7 +51,7 @@ from core.server.journal import Journal, JournalEntry
 from core.server.output import StderrStreamer
 from core.server.value_writer import SeenType, known_type_statement, seen_type, writer_statement
 
-__all__ = ["Emit", "Session", "SessionLimits"]
+__all__ = ["Emit", "Session", "SessionLimits", "refuse_flag"]
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,16 @@ _FORBIDDEN_FLAGS: Final = re.compile(
     r"-make|interactive-print|B|v[0-9]?$|package-env|F$|ddump|dth-dec-file|fno-code|"
     r"fobject-code|fbyte-code|outputdir|odir|hidir|stubdir|dumpdir|tmpdir|fplugin)"
 )
+# Flags that take away what the server's own statements (buffering and stdin set-up, the
+# value writer) rely on: every name they use is fully qualified, resolved by GHCi's implicit
+# qualified imports, which Safe Haskell turns off with them (GHC 9.0.2: after `:set -XSafe`
+# `System.IO.putStrLn` is "Not in scope"). Accepted, they left stdout unbuffered, stdin
+# unusable and every value transfer failing with an error about code the user never wrote.
+_HELPERS_NEED: Final = {
+    "-XSafe": "Safe Haskell (SECURITY.md: it is not enforced here; sessions are isolated by "
+              "process and limits instead)",
+    "-fno-implicit-import-qualified": "this flag",
+}
 # GHC's "kind of thing" words that start a TyThing line in :info output.
 _NOT_IN_SCOPE: Final = re.compile(r"Not in scope|not in scope|No module named|not in scope:")
 _MAX_KNOWN_TYPES: Final = 64  # type texts whose payload header a session keeps
@@ -880,12 +890,8 @@ class Session:
                or '"' in f]
         if bad:
             raise GhcUsageError(f"not a GHC flag: {bad[0]!r}")
-        forbidden = [f for f in req.flags if _FORBIDDEN_FLAGS.match(f)]
-        if forbidden:
-            raise GhcUsageError(
-                f"flag {forbidden[0]} is not allowed in a shim session: the server needs "
-                "control of GHCi's interpreter, prompt and output"
-            )
+        for flag in req.flags:
+            refuse_flag(flag)
         if not req.flags:
             return self._flags_result(req.id, [], [])
         output, _ = await self._command(":set " + " ".join(req.flags))
@@ -1146,6 +1152,26 @@ def _after_dcolon(text: str, expr: str) -> str:
         elif depth == 0 and flat.startswith(" :: ", i):
             return flat[i + 4 :].strip()
     return flat
+
+
+def refuse_flag(flag: str) -> None:
+    """Refuse a flag no shim session may have (SECURITY.md), on GHCi's command line or set.
+
+    Raises:
+        GhcUsageError: the flag would take GHCi's interpreter, prompt or output from the
+            server, or break the statements it runs in the session.
+    """
+    if _FORBIDDEN_FLAGS.match(flag):
+        raise GhcUsageError(
+            f"flag {flag} is not allowed in a shim session: the server needs control of "
+            "GHCi's interpreter, prompt and output"
+        )
+    if flag in _HELPERS_NEED:
+        raise GhcUsageError(
+            f"flag {flag} is not supported in a shim session: the server's own statements "
+            "(stdout and stdin set-up, value transfer) use fully qualified names, which "
+            f"{_HELPERS_NEED[flag]} does not allow"
+        )
 
 
 def _implicit_prelude(flags: Iterable[str]) -> bool:

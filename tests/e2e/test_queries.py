@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.client import CompileError, GhcUsageError, Import, Session
+from core.client import Client, CompileError, GhcUsageError, Import, Session
 
 pytestmark = pytest.mark.ghc
 
@@ -126,6 +126,20 @@ def test_flags_that_break_the_server_are_refused(session: Session, flag: str) ->
     with pytest.raises(GhcUsageError):
         session.set_flags([flag])
     assert session.exec_stmt("1").exception is None
+
+
+@pytest.mark.parametrize("flag", ["-XSafe", "-fno-implicit-import-qualified"])
+def test_flags_that_break_the_servers_own_statements_are_refused(
+    shim_client: Client, session: Session, flag: str
+) -> None:
+    # They turn off GHCi's implicit qualified imports, on which the server's stdout and stdin
+    # set-up and value transfer rely; accepted, every eval failed with an error about code
+    # the user never wrote.
+    with pytest.raises(GhcUsageError, match="fully qualified names"):
+        session.set_flags([flag])
+    with pytest.raises(GhcUsageError, match="fully qualified names"):
+        shim_client.open_session(flags=[flag])
+    assert session.eval("[1, 2] :: [Int]").value == [1, 2]
 
 
 def test_import_items_with_constructor_lists(session: Session) -> None:
