@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import re
@@ -42,6 +43,7 @@ from core.server.diagnostics import (
     Diagnostic,
     classify_exception,
     parse_diagnostics,
+    render_diagnostic,
     split_exception,
 )
 from core.server.ghci_process import CommandOutput, GhciConfig, GhciDiedError, GhciProcess
@@ -49,7 +51,13 @@ from core.server.ghci_text import parse_complete, parse_info, parse_module_lines
 from core.server.haskell_source import bound_names, check_sendable, classify, declared_names
 from core.server.journal import Journal, JournalEntry
 from core.server.output import StderrStreamer
-from core.server.value_writer import SeenType, known_type_statement, seen_type, writer_statement
+from core.server.value_writer import (
+    EXPR_INDENT,
+    SeenType,
+    known_type_statement,
+    seen_type,
+    writer_statement,
+)
 
 __all__ = ["Emit", "Session", "SessionLimits", "refuse_flag"]
 
@@ -527,16 +535,21 @@ class Session:
         rebindable = bool(self.state.extensions.get("RebindableSyntax"))
         form: Literal["bind", "cmd"] = "cmd" if rebindable else "bind"
         known = None if rebindable else self._known_types.get(type_text)
+        annotate = True
+        expr_lines = expr.count("\n") + 1
         while True:
             if known is not None:
                 statement = known_type_statement(expr, known, str(path))
             else:
                 statement = writer_statement(expr, type_text, str(path), opaque=opaque,
-                                             form=form, literals=not rebindable)
+                                             form=form, literals=not rebindable,
+                                             annotate=annotate)
             output, reason = await self._command(
                 statement,
                 timeout=timeout,
-                line=None,
+                # Line 0: the statement's own line, so that the expression's lines keep
+                # their numbers (a LINE pragma would turn a :cmd into a statement).
+                line=None if rebindable else 0,
                 on_stdout=lambda text: emit("stdout", text),
             )
             diagnostics, rest = _leading_diagnostics(output.stderr)
@@ -550,7 +563,14 @@ class Session:
                 if not opaque and "No instance for (Show" in output.stderr:
                     opaque = True
                     continue
-                raise self._compile_error(output.stderr, "compile error")
+                if rebindable:
+                    raise self._compile_error(output.stderr, "compile error")
+                if annotate and any(d.line > expr_lines for d in errors):
+                    # GHC cannot read the type back as it printed it (one that needs an
+                    # extension to be written, say): without the annotation, then.
+                    annotate = False
+                    continue
+                raise _writer_error(output.stderr, errors, expr_lines)
             user_stderr, shown = split_exception(rest)
             if output.truncated:
                 user_stderr = _cut_to(user_stderr, self._quota_left(output, 0))
@@ -1152,6 +1172,48 @@ def _after_dcolon(text: str, expr: str) -> str:
         elif depth == 0 and flat.startswith(" :: ", i):
             return flat[i + 4 :].strip()
     return flat
+
+
+def _writer_error(stderr: str, errors: list[Diagnostic], expr_lines: int) -> CompileError:
+    """The error for a writer statement (sent with its first line as line 0) that GHC
+    rejected although ``:type +d`` accepted the expression.
+
+    Errors inside the expression (a ``-Wtype-defaults`` warning made an error by
+    ``-Werror``, say) are reported at the expression's own positions; an error in the
+    server's part of the statement says so instead of pointing at code the user never wrote.
+    """
+    if all(d.line >= 1 and d.end_line <= expr_lines for d in errors):
+        placed = [
+            dataclasses.replace(d, column=max(1, d.column - EXPR_INDENT),
+                                end_column=max(1, d.end_column - EXPR_INDENT),
+                                message=_without_writer_context(d.message))
+            for d in errors
+        ]
+        return CompileError(
+            "\n\n".join(render_diagnostic(d) for d in placed),
+            details=ErrorDetails(diagnostics=tuple(_info(d) for d in placed)),
+        )
+    return CompileError(
+        "the value cannot be copied out of the session: GHC rejected the statement the "
+        "server writes it with (the expression itself type-checks; please report this "
+        f"with the expression and its type):\n{stderr.strip()}",
+    )
+
+
+def _without_writer_context(message: str) -> str:
+    """``message`` without the context lines that quote the writer statement around the
+    expression (``In the first argument of ‘\\ ghcShim'x -> ...’`` and its continuation,
+    up to the next ``•`` item)."""
+    kept: list[str] = []
+    skipping = False
+    for line in message.split("\n"):
+        if line.lstrip().startswith("•"):
+            skipping = False
+        if "ghcShim'" in line:
+            skipping = True
+        if not skipping:
+            kept.append(line)
+    return "\n".join(kept).rstrip()
 
 
 def refuse_flag(flag: str) -> None:

@@ -25,7 +25,10 @@ How the statement stays invisible and robust (DESIGN.md, "Server"):
   ``-Wname-shadowing`` never fires on user names.
 * The user's expression sits on its own lines, inside parentheses, indented by 8 columns
   (so tab stops keep their meaning), so trailing ``--`` comments, layout (``do``,
-  ``let``/``in``) and operator sections work.
+  ``let``/``in``) and operator sections work; its line *i* is the statement's line *i*, so
+  the server can report a diagnostic at the expression's own position. It is annotated
+  with the type ``:type +d`` printed, so no type is left for the statement's own uses of the
+  value to default (see ``_annotated``).
 * Per-element work stays in compiled library code: ``primMapListFixed`` with host-order
   primitives for lists, maps and sets of fixed-size values, ``stringUtf8`` for strings,
   ``encodeUtf8`` for ``Text``. Interpreted lambdas run per element only for nested
@@ -65,6 +68,7 @@ from core.protocol.payload import value_header
 from core.protocol.values import HsType, haskell_type_name, parse_type
 
 __all__ = [
+    "EXPR_INDENT",
     "HsType",
     "SeenType",
     "candidate_types",
@@ -79,7 +83,8 @@ _B: Final = "Data.ByteString.Builder."
 _P: Final = "Data.ByteString.Builder.Prim."
 _TERM: Final = f"{_B}word8 GHC.Enum.maxBound"  # byte 0xFF: never part of UTF-8
 _COUNT: Final = f"{_P}primFixed {_P}intHost"
-_INDENT: Final = " " * 8
+EXPR_INDENT: Final = 8  # columns before each line of the expression in a statement
+_INDENT: Final = " " * EXPR_INDENT
 _MAX_CANDIDATES: Final = 8
 
 # Written names that mean a table type whatever the qualifier (an alias like M.Map, or
@@ -358,7 +363,8 @@ def _write(out_path: str, builder: str, *, literals: bool) -> str:
 
 
 def writer_statement(expr: str, type_text: str, out_path: str, *, opaque: bool = False,
-                     form: Literal["bind", "cmd"] = "bind", literals: bool = False) -> str:
+                     form: Literal["bind", "cmd"] = "bind", literals: bool = False,
+                     annotate: bool = True) -> str:
     """The text of one GHCi statement that forces ``expr`` and writes its payload.
 
     ``type_text`` is what ``:type +d (expr)`` printed for it in the same session (GHCi's
@@ -374,9 +380,13 @@ def writer_statement(expr: str, type_text: str, out_path: str, *, opaque: bool =
       has).
 
     ``form="bind"`` (default) gives ``_ <- ...``; ``form="cmd"`` gives a ``:cmd`` command
-    (for sessions with ``RebindableSyntax``, see the module docstring), in which ``expr`` is
-    annotated with ``type_text`` (``:cmd`` does not apply GHCi's extended defaulting).
-    Either way the text spans several lines: send it inside ``:{``/``:}``.
+    (for sessions with ``RebindableSyntax``, see the module docstring). Either way the text
+    spans several lines: send it inside ``:{``/``:}``. The first line is the statement's
+    own; ``expr`` follows on lines of its own, indented by 8 columns, then one closing line:
+    ``expr``'s line *i* is the statement's line *i* (counting from 0), so a diagnostic's
+    position maps back to it. ``expr`` is annotated with ``type_text`` (see ``_annotated``)
+    unless ``annotate=False`` (``form="bind"`` only: for a type text GHC cannot read back,
+    say one that needs an extension to be written).
 
     ``literals=True`` (for sessions without ``RebindableSyntax``, where a string or list
     literal means what it says: under ``OverloadedStrings`` the expected type still fixes a
@@ -418,10 +428,22 @@ def writer_statement(expr: str, type_text: str, out_path: str, *, opaque: bool =
         write = f"({write} GHC.Base.>> GHC.Base.return GHC.Base.mempty)"
     action = f"(\\{x} -> (\\{info} -> {write}) {_info(x, join)})"
     if form == "cmd":
-        annotation = " ".join(type_text.split())
-        # Parenthesised first: the expression may carry its own annotation already.
-        return f":cmd {action} ((\n{_embed(expr)}\n  ) :: {annotation})"
-    return f"_ <- {action} (\n{_embed(expr)}\n  )"
+        return f":cmd {action} {_annotated(expr, type_text)}"
+    if not annotate:
+        return f"_ <- {action} (\n{_embed(expr)}\n  )"
+    return f"_ <- {action} {_annotated(expr, type_text)}"
+
+
+def _annotated(expr: str, type_text: str) -> str:
+    """``expr`` at the type ``:type +d`` gave it, on lines of its own (line 1 of the statement
+    onwards, indented by ``_INDENT``). The annotation makes the value the one whose type the
+    reply states whatever the session's defaulting rules (``:cmd`` and
+    ``NoExtendedDefaultRules`` do not default a ``Typeable`` constraint) and keeps
+    defaulting inside the user's expression, where a ``-Wtype-defaults`` warning (an error
+    under ``-Werror``) then points."""
+    annotation = " ".join(type_text.split())
+    # Parenthesised first: the expression may carry its own annotation already.
+    return f"((\n{_embed(expr)}\n  ) :: {annotation})"
 
 
 def _written_type(type_text: str) -> HsType:
@@ -436,6 +458,7 @@ class SeenType:
     """What one payload taught about the type text it was written for (``seen_type``):
     enough for ``known_type_statement`` to write the next value of that type."""
 
+    type_text: str  # as ``:type +d`` printed it
     kind: Literal["V", "S", "O"]
     type_info: bytes  # the payload's typerep and tree, as written
     target: HsType | None = None  # kind "V": the one table type the text denotes
@@ -451,13 +474,13 @@ def seen_type(type_text: str, payload: bytes) -> SeenType | None:
         return None
     type_info = payload[13:body_start]
     if kind == "S":
-        return SeenType("S", type_info)
+        return SeenType(type_text, "S", type_info)
     if kind == "O":
-        return SeenType("O", type_info)
+        return SeenType(type_text, "O", type_info)
     candidates = candidate_types(_written_type(type_text))
     if kind != "V" or len(candidates) != 1:
         return None
-    return SeenType("V", type_info, candidates[0])
+    return SeenType(type_text, "V", type_info, candidates[0])
 
 
 def known_type_statement(expr: str, seen: SeenType, out_path: str) -> str:
@@ -498,7 +521,7 @@ def known_type_statement(expr: str, seen: SeenType, out_path: str) -> str:
                 f"{_string_literal(type_rep)})")
         body = f"(Data.Bool.bool {miss} {hit} {same})"
     write = _write(out_path, _concat(_magic(_concat), body), literals=True)
-    return f"_ <- (\\{x} -> {write}) (\n{_embed(expr)}\n  )"
+    return f"_ <- (\\{x} -> {write}) {_annotated(expr, seen.type_text)}"
 
 
 # A value whose type reaches every encoder above, so that its writer statement references

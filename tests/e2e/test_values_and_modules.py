@@ -269,6 +269,43 @@ def test_eval_under_extensions_that_change_the_meaning_of_syntax(
                         else "[1, 2, 3] :: [Int]").value == [1, 2, 3]
 
 
+def test_eval_under_warnings_as_errors(session: Session) -> None:
+    session.set_flags(["-Wall", "-Werror"])
+    session.run_decls("data P = P Int deriving Show")
+    # The value is the one at the type :type +d reports: no defaulting left to warn about.
+    assert session.eval("[1, 2]").value == [1, 2]
+    assert session.eval("P 3").show == "P 3"
+    assert session.eval("not").type_rep == "Bool -> Bool"
+    # Defaulting inside the expression is an error there, as GHC reports it for the
+    # expression itself, at the expression's own position.
+    with pytest.raises(CompileError) as info:
+        session.eval("length [1, 2]")
+    [diagnostic] = info.value.diagnostics
+    assert (diagnostic.line, diagnostic.column) == (1, 9)
+    assert "Defaulting" in diagnostic.message
+    assert "ghcShim" not in str(info.value)
+    with pytest.raises(CompileError) as info:
+        session.eval("(True,\n  length [1, 2])")
+    assert [(d.line, d.column) for d in info.value.diagnostics] == [(2, 11)]
+
+
+def test_eval_without_extended_default_rules(session: Session) -> None:
+    # The writer's own use of the value (Typeable, Show) must not leave a type to default:
+    # under Haskell 2010's rules it could not be, "Ambiguous type variable a0".
+    session.set_flags(["-XNoExtendedDefaultRules"])
+    assert session.eval("[1, 2]").value == [1, 2]
+    assert session.eval("length [1, 2]").value == 2
+
+
+def test_eval_of_a_type_that_cannot_be_written_back(session: Session) -> None:
+    session.set_flags(["-XDataKinds"])
+    session.exec_stmt("let p = Data.Proxy.Proxy :: Data.Proxy.Proxy 3")
+    session.set_flags(["-XNoDataKinds"])
+    # Writing "Proxy 3" now needs DataKinds: the value crosses without the annotation.
+    value = session.eval("p")
+    assert (value.type, value.show) == ("Data.Proxy.Proxy 3", "Proxy")
+
+
 def test_parse_name_of_methods_constructors_and_operators(session: Session) -> None:
     assert [(n.name, n.module) for n in session.parse_name("fmap")] == [("fmap", "GHC.Base")]
     assert [(n.name, n.module) for n in session.parse_name("Just")] == [("Just", "GHC.Maybe")]

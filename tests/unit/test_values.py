@@ -747,8 +747,9 @@ def test_python_to_haskell_exact_numbers() -> None:
 def test_writer_statement_is_literal_free(type_text: str, opaque: bool) -> None:
     stmt = writer_statement("xs", type_text, "/tmp/o\u00e9ut 'x'.bin", opaque=opaque)
     assert stmt.startswith("_ <- ")
-    head, _, tail = stmt.partition("(\n")
-    assert tail == "        xs\n  )"
+    head, _, tail = stmt.partition("((\n")
+    assert tail == f"        xs\n  ) :: {type_text})"
+    assert "\n" not in head  # the expression's line i is the statement's line i
     assert_literal_free(head)
     assert re.search(r"\bdo\b|\bif\b|\blet\b|\bcase\b", head) is None
     # Every name is qualified, except the statement's own lambda variables.
@@ -788,7 +789,9 @@ def test_writer_statement_errors() -> None:
 
 def test_writer_keeps_tabs_and_blank_lines() -> None:
     stmt = writer_statement("do\n\tlet y = 1\n\n\ty", "Int", "/o")
-    assert stmt.endswith("(\n        do\n        \tlet y = 1\n\n        \ty\n  )")
+    assert stmt.endswith("((\n        do\n        \tlet y = 1\n\n        \ty\n  ) :: Int)")
+    unannotated = writer_statement("do\n\tlet y = 1\n\n\ty", "Int", "/o", annotate=False)
+    assert unannotated.endswith(" (\n        do\n        \tlet y = 1\n\n        \ty\n  )")
 
 
 def test_warmup_statement() -> None:
@@ -807,4 +810,4 @@ def test_warmup_statement() -> None:
 
 def test_writer_only_splits_lines_at_newlines() -> None:
     stmt = writer_statement('"a\u2028b\x0cc"', "String", "/o")
-    assert stmt.endswith('(\n        "a\u2028b\x0cc"\n  )')
+    assert stmt.endswith('((\n        "a\u2028b\x0cc"\n  ) :: String)')
