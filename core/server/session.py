@@ -572,6 +572,13 @@ class Session:
                     continue
                 raise _writer_error(output.stderr, errors, expr_lines)
             user_stderr, shown = split_exception(rest)
+            if (shown is not None and not opaque and not user_stderr and not rebindable
+                    and shown.startswith("<interactive>:0:")
+                    and "No instance for (Show" in shown):
+                # -fdefer-type-errors: the show fallback compiled with its missing instance
+                # deferred, and failed when run, before the value was touched.
+                opaque = True
+                continue
             if output.truncated:
                 user_stderr = _cut_to(user_stderr, self._quota_left(output, 0))
             if user_stderr:

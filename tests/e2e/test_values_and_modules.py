@@ -297,6 +297,15 @@ def test_eval_without_extended_default_rules(session: Session) -> None:
     assert session.eval("length [1, 2]").value == 2
 
 
+def test_eval_with_deferred_type_errors(session: Session) -> None:
+    session.set_flags(["-fdefer-type-errors"])
+    # The show fallback's missing instance is deferred to run time: still an opaque value.
+    for _ in range(2):
+        value = session.eval("not")
+        assert (value.type_rep, value.show) == ("Bool -> Bool", None)
+    assert session.eval("[True]").value == [True]
+
+
 def test_eval_of_a_type_that_cannot_be_written_back(session: Session) -> None:
     session.set_flags(["-XDataKinds"])
     session.exec_stmt("let p = Data.Proxy.Proxy :: Data.Proxy.Proxy 3")
