@@ -1241,6 +1241,13 @@ def refuse_flag(flag: str) -> None:
             "(stdout and stdin set-up, value transfer) use fully qualified names, which "
             f"{_HELPERS_NEED[flag]} does not allow"
         )
+    if flag in ("-fbreak-on-exception", "-fbreak-on-error"):
+        # GHCi would stop at the first exception in its debugger, whose prompt and commands
+        # no client can drive: every later reply was garbled ("[<unknown>] ..." output).
+        raise GhcUsageError(
+            f"flag {flag} is not supported in a shim session: GHCi's debugger (breakpoints, "
+            "single-stepping) is not available remotely; exceptions are reported as results"
+        )
 
 
 def _implicit_prelude(flags: Iterable[str]) -> bool:

@@ -128,18 +128,26 @@ def test_flags_that_break_the_server_are_refused(session: Session, flag: str) ->
     assert session.exec_stmt("1").exception is None
 
 
-@pytest.mark.parametrize("flag", ["-XSafe", "-fno-implicit-import-qualified"])
-def test_flags_that_break_the_servers_own_statements_are_refused(
-    shim_client: Client, session: Session, flag: str
-) -> None:
+@pytest.mark.parametrize(("flag", "reason"), [
     # They turn off GHCi's implicit qualified imports, on which the server's stdout and stdin
     # set-up and value transfer rely; accepted, every eval failed with an error about code
     # the user never wrote.
-    with pytest.raises(GhcUsageError, match="fully qualified names"):
+    ("-XSafe", "fully qualified names"),
+    ("-fno-implicit-import-qualified", "fully qualified names"),
+    # GHCi would stop in its debugger at the first exception; every later reply was garbled.
+    ("-fbreak-on-exception", "debugger"),
+    ("-fbreak-on-error", "debugger"),
+])
+def test_flags_that_break_the_servers_own_statements_are_refused(
+    shim_client: Client, session: Session, flag: str, reason: str
+) -> None:
+    with pytest.raises(GhcUsageError, match=reason):
         session.set_flags([flag])
-    with pytest.raises(GhcUsageError, match="fully qualified names"):
+    with pytest.raises(GhcUsageError, match=reason):
         shim_client.open_session(flags=[flag])
     assert session.eval("[1, 2] :: [Int]").value == [1, 2]
+    outcome = session.exec_stmt("1 `div` (0 :: Int)")
+    assert outcome.exception is not None and outcome.exception.type == "ArithException"
 
 
 def test_import_items_with_constructor_lists(session: Session) -> None:
