@@ -1163,21 +1163,26 @@ def _prefix_len(full: str, rest: str) -> int:
 
 
 def _after_dcolon(text: str, expr: str) -> str:
-    """The type in GHCi's ``expr :: type`` rendering (which wraps long lines)."""
+    """The type in GHCi's ``expr :: type`` rendering (which wraps long lines; under
+    ``-fprint-unicode-syntax`` the separator is ``∷``, and the type is left as GHCi wrote
+    it, ``→`` and all: the user asked for that rendering)."""
     flat = " ".join(text.split())
     head = " ".join(expr.split())
     if flat.startswith(head):
         rest = flat[len(head) :].lstrip()
-        if rest.startswith("::"):
-            return rest[2:].strip()
+        for dcolon in ("::", "∷"):
+            if rest.startswith(dcolon):
+                return rest[len(dcolon) :].strip()
     depth = 0
     for i, ch in enumerate(flat):
         if ch in "([{":
             depth += 1
         elif ch in ")]}":
             depth -= 1
-        elif depth == 0 and flat.startswith(" :: ", i):
-            return flat[i + 4 :].strip()
+        elif depth == 0:
+            for dcolon in (" :: ", " ∷ "):
+                if flat.startswith(dcolon, i):
+                    return flat[i + len(dcolon) :].strip()
     return flat
 
 
@@ -1240,6 +1245,14 @@ def refuse_flag(flag: str) -> None:
             f"flag {flag} is not supported in a shim session: the server's own statements "
             "(stdout and stdin set-up, value transfer) use fully qualified names, which "
             f"{_HELPERS_NEED[flag]} does not allow"
+        )
+    if flag == "-fdiagnostics-color=always":
+        # Escape sequences inside GHC's headers: its errors went unrecognised, and a
+        # statement that did not compile was reported as run, the error as its output.
+        raise GhcUsageError(
+            f"flag {flag} is not supported in a shim session: diagnostics come back "
+            "structured (file, line, column, severity, message), read from GHC's plain text; "
+            "colour them where they are shown"
         )
     if flag in ("-fbreak-on-exception", "-fbreak-on-error"):
         # GHCi would stop at the first exception in its debugger, whose prompt and commands

@@ -137,6 +137,8 @@ def test_flags_that_break_the_server_are_refused(session: Session, flag: str) ->
     # GHCi would stop in its debugger at the first exception; every later reply was garbled.
     ("-fbreak-on-exception", "debugger"),
     ("-fbreak-on-error", "debugger"),
+    # Coloured diagnostics went unrecognised: a type error was reported as a statement run.
+    ("-fdiagnostics-color=always", "structured"),
 ])
 def test_flags_that_break_the_servers_own_statements_are_refused(
     shim_client: Client, session: Session, flag: str, reason: str
@@ -148,6 +150,18 @@ def test_flags_that_break_the_servers_own_statements_are_refused(
     assert session.eval("[1, 2] :: [Int]").value == [1, 2]
     outcome = session.exec_stmt("1 `div` (0 :: Int)")
     assert outcome.exception is not None and outcome.exception.type == "ArithException"
+
+
+def test_queries_under_unicode_syntax(session: Session) -> None:
+    # -fprint-unicode-syntax: GHCi writes "∷" (and "→", "★"); the types come back as written.
+    session.set_flags(["-fprint-unicode-syntax"])
+    session.exec_stmt("let xs = [1, 2 :: Int]")
+    assert session.expr_type("Just") == "a → Maybe a"
+    assert session.type_kind("Maybe").kind == "★ → ★"
+    assert session.compile_expr("xs").type == "[Int]"
+    assert session.eval("xs").value == [1, 2]
+    assert session.eval("not").type == "Bool → Bool"
+    assert ("xs", "[Int]") in [(b.name, b.type) for b in session.bindings()]
 
 
 def test_import_items_with_constructor_lists(session: Session) -> None:
