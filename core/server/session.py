@@ -86,6 +86,8 @@ _HELPERS_NEED: Final = {
 }
 # GHC's "kind of thing" words that start a TyThing line in :info output.
 _NOT_IN_SCOPE: Final = re.compile(r"Not in scope|not in scope|No module named|not in scope:")
+# `:info`'s "Defined at <file>:<line>:<col>" (a span's end may follow: `:3:1-5`).
+_LOCATION: Final = re.compile(r"^(?P<file>.+?):\d+:\d+(?:-\d+)?$")
 _MAX_KNOWN_TYPES: Final = 64  # type texts whose payload header a session keeps
 
 
@@ -783,8 +785,22 @@ class Session:
         # constructor (GHCi shows the class or the data type), so the name is the spelling
         # asked for, without parentheses or module qualifier.
         occ = _occurrence(req.name)
-        names = [m.NameItem(name=occ, module=item.defined_in) for item in items]
+        names = [m.NameItem(name=occ, module=await self._module_of(item.defined_in))
+                 for item in items]
         return m.NamesResult(id=req.id, names=names)
+
+    async def _module_of(self, defined: str | None) -> str | None:
+        """The module of ``:info``'s ``Defined in ‘M’`` / ``Defined at F:L:C``: for a
+        location, the home module loaded from ``F`` (``:show modules``), or None for a
+        prompt binding (``<interactive>``) -- not the location, which is no module name."""
+        location = _LOCATION.match(defined or "")
+        if location is None:
+            return defined
+        path = location.group("file")
+        if path == "<interactive>":
+            return None
+        return next((module.name for module in await self._modules() if module.file == path),
+                    None)
 
     async def names_in_scope(self, req: m.NamesInScope) -> m.NamesResult:
         candidates = await self._complete("", 1_000_000)

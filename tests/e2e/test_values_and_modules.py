@@ -315,6 +315,17 @@ def test_eval_of_a_type_that_cannot_be_written_back(session: Session) -> None:
     assert (value.type, value.show) == ("Data.Proxy.Proxy 3", "Proxy")
 
 
+def test_parse_name_gives_modules_not_locations(session: Session, project: Path) -> None:
+    # ":info" says "Defined at <interactive>:1:1" for a prompt binding and "Defined at
+    # Foo.hs:3:1" for a home module's name; the module used to be that location.
+    session.run_decls("answer = 42 :: Int")
+    assert [(n.name, n.module) for n in session.parse_name("answer")] == [("answer", None)]
+    session.set_targets([Target("file", str(project / "Foo.hs"))])
+    assert session.load().success
+    session.set_context([Import("Foo", kind="module")])
+    assert [(n.name, n.module) for n in session.parse_name("g")] == [("g", "Foo")]
+
+
 def test_parse_name_of_methods_constructors_and_operators(session: Session) -> None:
     assert [(n.name, n.module) for n in session.parse_name("fmap")] == [("fmap", "GHC.Base")]
     assert [(n.name, n.module) for n in session.parse_name("Just")] == [("Just", "GHC.Maybe")]
