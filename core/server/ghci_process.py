@@ -154,10 +154,38 @@ _SETUP: Final = (
 )
 
 
-_RESET_STDIN: Final = (
-    ":cmd System.IO.hSeek System.IO.stdin System.IO.AbsoluteSeek "
-    "(GHC.Real.toInteger (GHC.Base.ord '\\NUL')) GHC.Base.>> GHC.Base.return GHC.Base.mempty"
-)
+def _reset_stdin(backup_fd: int) -> str:
+    """The command that rewinds the interpreter's stdin, reopening it first if user code
+    closed it: ``hClose stdin``, or ``getContents``/``interact`` reading to the end, closed
+    it for good, and every later statement given stdin text failed with "handle is
+    closed" (an autograder running an ``interact`` program per test case got one answer).
+    The interpreter keeps the server's stdin file open as ``backup_fd`` too (the wrapper's
+    redirection leaves it open): a duplicate of it, put in place with ``hDuplicateTo``,
+    shares the offset the server rewinds. Char literals, not numeric ones, and no ``if``,
+    so that RebindableSyntax cannot change its meaning.
+    """
+    zero = "(GHC.Real.toInteger (GHC.Base.ord '\\NUL'))"
+    fd = f"(GHC.Real.fromIntegral (GHC.Base.ord '\\{backup_fd}'))"
+    seek = f"System.IO.hSeek System.IO.stdin System.IO.AbsoluteSeek {zero}"
+    # fd 0 first (closing stdin closed it, and a plain dup would then return 0 itself, which
+    # the temporary handle's hClose would close again), then a Handle over it like the one
+    # GHCi made: read-only, text mode in the locale's encoding, "<stdin>" in messages (a
+    # list built with (:), no literal), unbuffered.
+    name = "(" + " : ".join(f"'{c}'" for c in "<stdin>") + " : GHC.Base.mempty)"
+    reopen = (f"System.Posix.Internals.c_dup2 {fd} (GHC.Real.fromIntegral (GHC.Base.ord '\\NUL')) "
+              f"GHC.Base.>> System.Posix.Internals.c_dup {fd} GHC.Base.>>= \\ghcShim'fd -> "
+              "GHC.IO.Handle.FD.fdToHandle' ghcShim'fd GHC.Maybe.Nothing GHC.Types.False "
+              f"{name} System.IO.ReadMode GHC.Types.False GHC.Base.>>= \\ghcShim'h -> "
+              "GHC.IO.Handle.hDuplicateTo ghcShim'h System.IO.stdin GHC.Base.>> "
+              "System.IO.hClose ghcShim'h GHC.Base.>> "
+              "System.IO.hSetBuffering System.IO.stdin System.IO.NoBuffering GHC.Base.>> "
+              # hDuplicateTo keeps an encoding only for a handle that writes (GHC 9.0.2's
+              # dupHandle_ tests haEncoder): a read-only one came out binary, "é" as '\195'.
+              "GHC.IO.Encoding.getLocaleEncoding GHC.Base.>>= "
+              "System.IO.hSetEncoding System.IO.stdin")
+    return (f":cmd Control.Exception.catch ({seek}) "
+            f"(\\(Control.Exception.SomeException _) -> {reopen}) "
+            "GHC.Base.>> GHC.Base.return GHC.Base.mempty")
 
 
 class GhciProcess:
@@ -187,6 +215,7 @@ class GhciProcess:
         self.ghc_version = ""
         self.commands_run = 0
         self._runs = 0  # run() calls started: a held-back SIGINT is for one run only
+        self._reset_at_run = 0  # the run() before whose command stdin was last rewound
         self._payload_at: float | None = 0.0  # when this run's command was written
         self._needs_resync = False
         self._stdin_dirty = False
@@ -386,12 +415,16 @@ class GhciProcess:
         The interpreter's stdin is a file whose open file description the server shares:
         rewriting it and rewinding the shared offset is enough, unless the previous
         statement read from it — then GHC's handle may hold read-ahead bytes (even with
-        NoBuffering), which ``hSeek`` discards. A Char literal, not a numeric one, so that
-        RebindableSyntax cannot change its meaning.
+        NoBuffering), which ``hSeek`` discards — or closed it, which only a statement that
+        is given text finds out (``_reset_stdin`` reopens it then).
         """
-        if self._stdin_dirty:
+        # Given text, the statement must read it even if an earlier one closed stdin
+        # without reading it (so the offset did not move): rewind (and reopen) whenever
+        # anything ran since the last time.
+        if self._stdin_dirty or (text is not None and self._runs > self._reset_at_run):
             self._stdin_dirty = False
-            await self._write(_RESET_STDIN + "\n")
+            self._reset_at_run = self._runs
+            await self._write(_reset_stdin(self._stdin_fd) + "\n")
             await self._collect(None, None, None)
         data = (text or "").encode("utf-8")
         if not data and not self._stdin_written:

@@ -190,6 +190,32 @@ def test_stdin_text_then_end_of_file(session: Session) -> None:
     assert "end of file" in outcome.exception.message
 
 
+def test_stdin_after_programs_that_closed_it(session: Session) -> None:
+    """``interact``/``getContents`` reading to the end, or ``hClose stdin``, close the
+    interpreter's stdin for good; a later statement given stdin text still reads it (an
+    autograder runs one ``interact`` program per test case)."""
+
+    def run(stmt: str, stdin: str | None = None) -> str:
+        out = Recorder()
+        outcome = session.exec_stmt(stmt, stdin=stdin, on_output=out)
+        assert outcome.exception is None, outcome.exception
+        return out.text("stdout")
+
+    assert run("interact (map succ)", "abc") == "bcd"
+    assert run("interact (map succ)", "def") == "efg"
+    assert run("getContents >>= putStr . reverse", "xy") == "yx"
+    run("System.IO.hClose System.IO.stdin")
+    # As GHCi made it: text in the locale's encoding, unbuffered, "<stdin>" in messages.
+    assert run("getLine", "d\u00e9j\u00e0 vu\n") == '"d\\233j\\224 vu"\n'
+    assert run("System.IO.hShow System.IO.stdin >>= putStrLn") == (
+        "{loc=<stdin>,type=readable,buffering=none}\n")
+    run("s <- getContents", "never read")
+    assert run("getLine", "next\n") == '"next"\n'
+    outcome = session.exec_stmt("getLine")
+    assert outcome.exception is not None
+    assert outcome.exception.message == "<stdin>: hGetLine: end of file"
+
+
 def test_run_decls(session: Session) -> None:
     assert session.run_decls("data Color = Red | Green deriving (Show, Eq)") == ["Color"]
     assert session.run_decls("double :: Int -> Int\ndouble n = n * 2") == ["double"]
