@@ -154,38 +154,40 @@ _SETUP: Final = (
 )
 
 
-def _reset_stdin(backup_fd: int) -> str:
-    """The command that rewinds the interpreter's stdin, reopening it first if user code
-    closed it: ``hClose stdin``, or ``getContents``/``interact`` reading to the end, closed
-    it for good, and every later statement given stdin text failed with "handle is
-    closed" (an autograder running an ``interact`` program per test case got one answer).
-    The interpreter keeps the server's stdin file open as ``backup_fd`` too (the wrapper's
-    redirection leaves it open): a duplicate of it, put in place with ``hDuplicateTo``,
-    shares the offset the server rewinds. Char literals, not numeric ones, and no ``if``,
-    so that RebindableSyntax cannot change its meaning.
+_RESET_STDIN: Final = (
+    ":cmd System.IO.hSeek System.IO.stdin System.IO.AbsoluteSeek "
+    "(GHC.Real.toInteger (GHC.Base.ord '\\NUL')) GHC.Base.>> GHC.Base.return GHC.Base.mempty"
+)
+
+
+def _reopen_stdin(backup_fd: int) -> str:
+    """The command that gives the interpreter a stdin again after user code closed it
+    (``hClose stdin``, or ``getContents``/``interact`` reading to the end): until then every
+    later statement given stdin text failed with "handle is closed" (an autograder running
+    an ``interact`` program per test case got one answer). The interpreter keeps the
+    server's stdin file open as ``backup_fd`` too (the wrapper's redirection leaves it
+    open): duplicated onto fd 0 it shares the offset the server rewinds. Char literals, not
+    numeric ones, no ``if`` and no string or list literal, so that RebindableSyntax cannot
+    change its meaning. Costs GHCi ~5 ms to compile: sent only when rewinding failed.
     """
-    zero = "(GHC.Real.toInteger (GHC.Base.ord '\\NUL'))"
     fd = f"(GHC.Real.fromIntegral (GHC.Base.ord '\\{backup_fd}'))"
-    seek = f"System.IO.hSeek System.IO.stdin System.IO.AbsoluteSeek {zero}"
+    zero = "(GHC.Real.fromIntegral (GHC.Base.ord '\\NUL'))"
     # fd 0 first (closing stdin closed it, and a plain dup would then return 0 itself, which
     # the temporary handle's hClose would close again), then a Handle over it like the one
-    # GHCi made: read-only, text mode in the locale's encoding, "<stdin>" in messages (a
-    # list built with (:), no literal), unbuffered.
+    # GHCi made: read-only, text in the locale's encoding, "<stdin>" in messages, unbuffered.
     name = "(" + " : ".join(f"'{c}'" for c in "<stdin>") + " : GHC.Base.mempty)"
-    reopen = (f"System.Posix.Internals.c_dup2 {fd} (GHC.Real.fromIntegral (GHC.Base.ord '\\NUL')) "
-              f"GHC.Base.>> System.Posix.Internals.c_dup {fd} GHC.Base.>>= \\ghcShim'fd -> "
-              "GHC.IO.Handle.FD.fdToHandle' ghcShim'fd GHC.Maybe.Nothing GHC.Types.False "
-              f"{name} System.IO.ReadMode GHC.Types.False GHC.Base.>>= \\ghcShim'h -> "
-              "GHC.IO.Handle.hDuplicateTo ghcShim'h System.IO.stdin GHC.Base.>> "
-              "System.IO.hClose ghcShim'h GHC.Base.>> "
-              "System.IO.hSetBuffering System.IO.stdin System.IO.NoBuffering GHC.Base.>> "
-              # hDuplicateTo keeps an encoding only for a handle that writes (GHC 9.0.2's
-              # dupHandle_ tests haEncoder): a read-only one came out binary, "é" as '\195'.
-              "GHC.IO.Encoding.getLocaleEncoding GHC.Base.>>= "
-              "System.IO.hSetEncoding System.IO.stdin")
-    return (f":cmd Control.Exception.catch ({seek}) "
-            f"(\\(Control.Exception.SomeException _) -> {reopen}) "
-            "GHC.Base.>> GHC.Base.return GHC.Base.mempty")
+    return (f":cmd System.Posix.Internals.c_dup2 {fd} {zero} "
+            f"GHC.Base.>> System.Posix.Internals.c_dup {fd} GHC.Base.>>= \\ghcShim'fd -> "
+            "GHC.IO.Handle.FD.fdToHandle' ghcShim'fd GHC.Maybe.Nothing GHC.Types.False "
+            f"{name} System.IO.ReadMode GHC.Types.False GHC.Base.>>= \\ghcShim'h -> "
+            "GHC.IO.Handle.hDuplicateTo ghcShim'h System.IO.stdin GHC.Base.>> "
+            "System.IO.hClose ghcShim'h GHC.Base.>> "
+            "System.IO.hSetBuffering System.IO.stdin System.IO.NoBuffering GHC.Base.>> "
+            # hDuplicateTo keeps an encoding only for a handle that writes (GHC 9.0.2's
+            # dupHandle_ tests haEncoder): a read-only one came out binary, "é" as '\195'.
+            "GHC.IO.Encoding.getLocaleEncoding GHC.Base.>>= "
+            "System.IO.hSetEncoding System.IO.stdin GHC.Base.>> "
+            "GHC.Base.return GHC.Base.mempty")
 
 
 class GhciProcess:
@@ -416,16 +418,23 @@ class GhciProcess:
         rewriting it and rewinding the shared offset is enough, unless the previous
         statement read from it — then GHC's handle may hold read-ahead bytes (even with
         NoBuffering), which ``hSeek`` discards — or closed it, which only a statement that
-        is given text finds out (``_reset_stdin`` reopens it then).
+        is given text finds out (``_reopen_stdin`` then). A Char literal, not a numeric one,
+        so that RebindableSyntax cannot change its meaning.
         """
         # Given text, the statement must read it even if an earlier one closed stdin
-        # without reading it (so the offset did not move): rewind (and reopen) whenever
-        # anything ran since the last time.
+        # without reading it (so the offset did not move): rewind whenever anything ran
+        # since the last time; a rewind that fails means stdin was closed.
         if self._stdin_dirty or (text is not None and self._runs > self._reset_at_run):
             self._stdin_dirty = False
             self._reset_at_run = self._runs
-            await self._write(_reset_stdin(self._stdin_fd) + "\n")
-            await self._collect(None, None, None)
+            await self._write(_RESET_STDIN + "\n")
+            rewound = await self._collect(None, None, None)
+            if rewound.stderr.strip():
+                await self._write(_reopen_stdin(self._stdin_fd) + "\n")
+                reopened = await self._collect(None, None, None)
+                if reopened.stderr.strip():
+                    log.warning("could not reopen the interpreter's stdin: %s",
+                                reopened.stderr.strip())
         data = (text or "").encode("utf-8")
         if not data and not self._stdin_written:
             return  # already empty and rewound: spare two system calls per statement
