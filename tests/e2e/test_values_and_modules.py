@@ -162,6 +162,23 @@ def test_load_success_resets_context_and_bindings(session: Session, project: Pat
     assert [m.name for m in session.module_graph()] == ["Foo"]
 
 
+def test_output_stays_line_buffered_after_a_load(session: Session, project: Path) -> None:
+    # GHCi turns the interpreted program's stdout buffering off after every :load; unbuffered,
+    # `print [1..200000]` took 2.9 s in 85,000 writes instead of 0.07 s.
+    def buffering() -> str:
+        chunks: list[str] = []
+        session.exec_stmt("System.IO.hGetBuffering System.IO.stdout >>= print",
+                          on_output=lambda _s, t: chunks.append(t))
+        return "".join(chunks)
+
+    assert buffering() == "LineBuffering\n"
+    session.set_targets([Target("file", str(project / "Foo.hs"))])
+    assert session.load().success
+    assert buffering() == "LineBuffering\n"
+    assert session.load().success
+    assert buffering() == "LineBuffering\n"
+
+
 def test_load_failure_reports_diagnostics(session: Session, project: Path) -> None:
     session.set_targets([Target("file", str(project / "Bad.hs"))])
     outcome = session.load()
