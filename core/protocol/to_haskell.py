@@ -213,18 +213,43 @@ def _float32_bits(x: float) -> int:
         return 0x7F800000 | (0x80000000 if x < 0 else 0)
 
 
+def _checked_integral(v: object, con: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ValueError(f"{_short_repr(v)} is not an integer for {con}")
+    if con in _BOUNDS:
+        lo, hi = _BOUNDS[con]
+        if not lo <= v <= hi:
+            raise ValueError(f"{v} is out of range for {con} ({lo}..{hi})")
+    if con == "Natural" and v < 0:
+        raise ValueError(f"{v} is negative: not a Natural")
+    return v
+
+
+# A list of integers this long or longer whose values span less than a code point range is
+# written as one Char per element: GHCi compiles a Char literal in ~60 us, an integer written
+# element by element (``fromInteger (toInteger (ord c))``) in ~430 us.
+_COMPACT_MIN: Final = 8
+
+
+def _list_expr(items: list[Any] | tuple[Any, ...], elem: HsType) -> str:
+    """A ``[elem]`` expression for ``items``."""
+    if elem.con in INTEGRAL_TYPE_NAMES and len(items) >= _COMPACT_MIN:
+        values = [_checked_integral(x, elem.con) for x in items]
+        base = min(values)
+        if max(values) - base < 0x110000:
+            offsets = _char_list("".join(chr(x - base) for x in values))
+            # Not ghcShim'c: _integer_expr's own lambda (a base of 2^20 or more) uses it,
+            # and -Wname-shadowing (an error under -Werror) would fire inside this one.
+            offset = _TO_INTEGER.format("ghcShim'o")
+            return ("(GHC.Base.map (\\ghcShim'o -> GHC.Num.fromInteger ("
+                    f"{_integer_expr(base)} GHC.Num.+ {offset})) {offsets})")
+    return "[" + ",".join(_expr(x, elem) for x in items) + "]"
+
+
 def _expr(v: object, t: HsType) -> str:
     con = t.con
     if con in INTEGRAL_TYPE_NAMES:
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise ValueError(f"{_short_repr(v)} is not an integer for {con}")
-        if con in _BOUNDS:
-            lo, hi = _BOUNDS[con]
-            if not lo <= v <= hi:
-                raise ValueError(f"{v} is out of range for {con} ({lo}..{hi})")
-        if con == "Natural" and v < 0:
-            raise ValueError(f"{v} is negative: not a Natural")
-        return f"(GHC.Num.fromInteger {_integer_expr(v)})"
+        return f"(GHC.Num.fromInteger {_integer_expr(_checked_integral(v, con))})"
     if con in ("Double", "Float"):
         if isinstance(v, bool) or not isinstance(v, (int, float, Fraction)):
             raise ValueError(f"{_short_repr(v)} is not a number for {con}")
@@ -273,7 +298,7 @@ def _expr(v: object, t: HsType) -> str:
             v = list(v)
         if not isinstance(v, (list, tuple)):
             raise ValueError(f"{_short_repr(v)} is not a list, for {_render_typerep(t)}")
-        return "[" + ",".join(_expr(x, elem) for x in v) + "]"
+        return _list_expr(v, elem)
     if is_tuple_con(con):
         if not isinstance(v, tuple) or len(v) != len(t.args):
             raise ValueError(f"{_short_repr(v)} is not a {len(t.args)}-tuple")
@@ -301,16 +326,16 @@ def _expr(v: object, t: HsType) -> str:
             raise ValueError(f"{_short_repr(v)} is not a dict, for {con}")
         key_t = HsType("Int") if con == "IntMap" else t.args[0]
         module = "Data.IntMap.Internal" if con == "IntMap" else "Data.Map.Internal"
-        pairs = ",".join(f"({_expr(k, key_t)},{_expr(x, t.args[-1])})"
-                         for k, x in _stable_items(v))
-        return f"({module}.fromList [{pairs}])"
+        items = _stable_items(v)
+        keys = _list_expr([k for k, _ in items], key_t)
+        values = _list_expr([x for _, x in items], t.args[-1])
+        return f"({module}.fromList (GHC.List.zip {keys} {values}))"
     if con in ("Set", "IntSet"):
         if not isinstance(v, (set, frozenset)):
             raise ValueError(f"{_short_repr(v)} is not a set, for {con}")
         elem = HsType("Int") if con == "IntSet" else t.args[0]
         module = "Data.IntSet.Internal" if con == "IntSet" else "Data.Set.Internal"
-        items = sorted_for_show(list(v))
-        return f"({module}.fromList [{','.join(_expr(x, elem) for x in items)}])"
+        return f"({module}.fromList {_list_expr(sorted_for_show(list(v)), elem)})"
     raise ValueError(f"type {t.render()} is not in the value table")  # pragma: no cover
 
 

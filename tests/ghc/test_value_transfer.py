@@ -569,6 +569,30 @@ def test_python_round_trip(ghci: Ghci, out_dir: Path, tv: Typed) -> None:
     assert d.show == ghc_show(ghci, expr)
 
 
+@pytest.mark.parametrize(("value", "type_text"), [
+    (list(range(-5, 20)), "[Int]"),
+    ([-(1 << 63), -(1 << 63) + 7] * 5, "[Int]"),  # a base that needs limbs, then offsets
+    ([(1 << 64) - 1 - i for i in range(10)], "[Word]"),
+    ([0xD7FF + i for i in range(10)], "[Int]"),  # offsets in the surrogate range
+    ([0, 0x10FFFF] * 4, "[Integer]"),  # the widest span one Char holds
+    ([0, 0x110000] * 4, "[Integer]"),  # one more: element by element
+    ([10 ** 30 + i for i in range(9)], "[Integer]"),
+    (bytes(range(256)), "[Word8]"),
+    ({i * 3 for i in range(50)}, "Data.IntSet.Internal.IntSet"),
+    ({i: -i for i in range(40)}, "Map Int Int"),
+    ({i: str(i) for i in range(12)}, "Map Int String"),
+    ([[i] * 9 for i in range(9)], "[[Int]]"),
+])
+def test_integer_lists_written_one_char_per_element(
+    ghci: Ghci, out_dir: Path, value: object, type_text: str
+) -> None:
+    expr, _ = python_to_haskell(value, type_text)
+    d = transfer(ghci, expr, out_dir / "cl")
+    expected = (list(value) if isinstance(value, bytes)
+                else frozenset(value) if isinstance(value, set) else value)
+    assert same(d.value, expected), (d.value, expected)
+
+
 def test_doubles_show_like_ghc(ghci: Ghci, out_dir: Path) -> None:
     """Thousands of awkward doubles and floats at once: the show emulation against GHC's."""
     mix = ("(\\y -> y `Data.Bits.xor` (y `Data.Bits.shiftR` 29)) "

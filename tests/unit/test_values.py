@@ -679,7 +679,7 @@ def test_python_to_haskell_inference(value: object, type_rep: str) -> None:
     ([], "[Int]", "[Int]", "([] :: [GHC.Types.Int])"),
     (Nothing, "Maybe Int", "Maybe Int", "GHC.Maybe.Nothing"),
     (Left(1), "Either Int Bool", "Either Int Bool", "Data.Either.Left"),
-    ({}, "Map String Int", "Map [Char] Int", "Data.Map.Internal.fromList []"),
+    ({}, "Map String Int", "Map [Char] Int", "Data.Map.Internal.fromList (GHC.List.zip [] [])"),
     ({1: "a"}, "IntMap String", "IntMap [Char]", "Data.IntMap.Internal.fromList"),
     (set(), "IntSet", "IntSet", "Data.IntSet.Internal.fromList []"),
     (Fraction(-1, 3), "Rational", "Ratio Integer", "GHC.Real.%"),
