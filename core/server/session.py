@@ -40,6 +40,7 @@ from core.protocol.errors import (
 from core.protocol.imports import render_import, split_import_items
 from core.server.diagnostics import (
     INTERRUPTED,
+    NO_LOCATION,
     Diagnostic,
     classify_exception,
     parse_diagnostics,
@@ -669,7 +670,10 @@ class Session:
             return None  # e.g. a constrained polymorphic value: it cannot outlive load
         return int(text, 16)
 
-    async def _rebind_refs_after_load(self, types: dict[str, str]) -> None:
+    async def _rebind_refs_after_load(self, types: dict[str, str]) -> list[str]:
+        """Bind each pinned reference's name again after a load; the names that could not
+        be (their type cannot be written in the new scope)."""
+        lost: list[str] = []
         for name, type_text in types.items():
             pointer = self.state.refs.get(name)
             if pointer is None:
@@ -683,8 +687,10 @@ class Session:
                 log.info("reference %s does not survive load: %s", name, output.stderr.strip())
                 await self._unpin([pointer])
                 del self.state.refs[name]
+                lost.append(name)
             else:
                 self._note_bindings([name])
+        return lost
 
     async def _unpin(self, pointers: list[int]) -> None:
         if pointers:
@@ -1030,7 +1036,15 @@ class Session:
         self.state.bindings = []
         lost = [n for n in self.state.refs if n not in ref_types]
         await self._unpin([p for n in lost if (p := self.state.refs.pop(n)) is not None])
-        await self._rebind_refs_after_load(ref_types)
+        lost += await self._rebind_refs_after_load(ref_types)
+        # Said in the result, not only in the server's log: the caller still holds them.
+        diagnostics += [
+            Diagnostic(NO_LOCATION, 1, 1, 1, 1, "warning",
+                       f"reference {name} does not survive the load (a polymorphic or "
+                       "constrained type, or one declared at the prompt, cannot be kept): "
+                       "its name is no longer in scope", None)
+            for name in lost
+        ]
         if not_found:
             raise CompileError(
                 output.stderr.strip(),

@@ -204,9 +204,18 @@ def test_load_restores_context_on_request(session: Session, project: Path) -> No
 
 def test_references_survive_load(session: Session, project: Path) -> None:
     ref = session.compile_expr("map (* 3) [1, 2, 3 :: Int]")
+    constrained = session.compile_expr("map (* 2)")
+    session.run_decls("data Shade = Dark deriving Show")
+    shaded = session.compile_expr("[Dark]")
     session.set_targets([Target("file", str(project / "Foo.hs"))])
-    assert session.load().success
+    outcome = session.load()
+    assert outcome.success
     assert session.eval(ref.name).value == [3, 6, 9]
+    # Those that cannot be kept are said to be lost, in the result the caller reads.
+    lost = [d.message for d in outcome.diagnostics if d.severity == "warning"]
+    assert [name for name in (constrained.name, shaded.name)
+            if any(name in message for message in lost)] == [constrained.name, shaded.name]
+    assert all("does not survive the load" in message for message in lost)
 
 
 def test_relative_paths_resolve_against_the_caller(
