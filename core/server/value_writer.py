@@ -101,7 +101,7 @@ _STRICT_HOMES: Final = {
 }
 
 
-Join = Callable[..., str]
+_Join = Callable[..., str]
 
 
 def _chain(*parts: str) -> str:
@@ -181,7 +181,7 @@ def candidate_types(t: HsType) -> list[HsType]:
 class _Gen:
     """Generates encoder expressions; numbers lambda variables so none shadows another."""
 
-    def __init__(self, join: Join) -> None:
+    def __init__(self, join: _Join) -> None:
         self.counter = 0
         self.join = join
 
@@ -330,7 +330,7 @@ def _embed(expr: str) -> str:
     return "\n".join(_INDENT + line if line.strip() else line for line in expr.split("\n"))
 
 
-def _info(x: str, join: Join) -> str:
+def _info(x: str, join: _Join) -> str:
     """Builder: typerep and Typeable tree of the value bound to ``x``."""
     go, t = "ghcShim'go", "ghcShim't"
     tycon = f"(Data.Typeable.typeRepTyCon {t})"
@@ -344,7 +344,7 @@ def _info(x: str, join: Join) -> str:
     return join(f"{_B}stringUtf8 (GHC.Show.show (Data.Typeable.typeOf {x}))", _TERM, tree)
 
 
-def _magic(join: Join) -> str:
+def _magic(join: _Join) -> str:
     return join(*map(_char7, "HSV1"), f"{_COUNT} (GHC.Base.ord '\\1')")
 
 
