@@ -30,7 +30,6 @@ from core.client.results import (
     Value,
 )
 from core.protocol import messages as m
-from core.protocol.values import python_to_haskell
 
 __all__ = ["AsyncClient", "AsyncSession", "aconnect"]
 
@@ -140,8 +139,7 @@ class AsyncSession:
 
     async def bind_value(self, name: str, value: object, haskell_type: str | None = None
                          ) -> str:
-        expr, type_ = python_to_haskell(value, haskell_type)
-        return await self._call(plans.bind_value(self.id, name, expr, type_))
+        return await self._call(plans.bind_value(self.id, name, value, haskell_type))
 
     async def expr_type(self, expr: str, mode: Literal["inst", "noinst", "default"] = "inst"
                         ) -> str:

@@ -32,6 +32,7 @@ from core.protocol.errors import (
     RemoteProtocolError,
     error_class,
 )
+from core.protocol.to_haskell import python_to_haskell
 
 __all__ = ["Plan", "raise_for_error", "to_diagnostic"]
 
@@ -187,9 +188,13 @@ def free_refs(session: str, refs: list[str]) -> Plan[None]:
     return Plan(lambda rid: m.FreeRefs(id=rid, session=session, refs=refs), _none)
 
 
-def bind_value(session: str, name: str, expr: str, type_: str) -> Plan[str]:
+def bind_value(session: str, name: str, value: object, haskell_type: str | None) -> Plan[str]:
+    """Raises ``ValueError`` (before anything is sent) for a value outside the table."""
+    expr, type_ = python_to_haskell(value, haskell_type)
+    fast, _ = python_to_haskell(value, haskell_type, literals=True)
     return Plan(
-        lambda rid: m.BindValue(id=rid, session=session, name=name, expr=expr, type=type_),
+        lambda rid: m.BindValue(id=rid, session=session, name=name, expr=expr, type=type_,
+                                expr_literals=fast),
         _then(m.DeclsResult, lambda r: r.names[0] if r.names else name),
     )
 

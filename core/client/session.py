@@ -32,7 +32,6 @@ from core.client.results import (
     Value,
 )
 from core.protocol import messages as m
-from core.protocol.values import python_to_haskell
 
 __all__ = ["Client", "Session", "connect"]
 
@@ -213,8 +212,7 @@ class Session:
 
     def bind_value(self, name: str, value: object, haskell_type: str | None = None) -> str:
         """Bind ``name`` in the session to a copy of a Python value (API table types)."""
-        expr, type_ = python_to_haskell(value, haskell_type)
-        return self._call(plans.bind_value(self.id, name, expr, type_))
+        return self._call(plans.bind_value(self.id, name, value, haskell_type))
 
     # --- types and names
 

@@ -25,7 +25,7 @@ from core.protocol.type_table import (
 )
 from core.protocol.value_classes import Just, Left, Nothing, Right
 
-__all__ = ["python_to_haskell"]
+__all__ = ["haskell_string_literal", "python_to_haskell"]
 
 
 _BOUNDS: Final = {
@@ -68,13 +68,17 @@ def _resolve_written(t: HsType) -> HsType:
     return HsType(canonical, args)
 
 
-def python_to_haskell(value: object, haskell_type: str | None = None) -> tuple[str, str]:
+def python_to_haskell(value: object, haskell_type: str | None = None, *,
+                      literals: bool = False) -> tuple[str, str]:
     """A Python value of the table as (Haskell expression, its type in TypeRep rendering).
 
     The expression uses only fully qualified names, char literals and list/tuple syntax —
     no numeric or string literals — so it means the same under ``NoImplicitPrelude``,
     ``RebindableSyntax`` and ``OverloadedStrings`` in any import context; it carries a type
-    annotation, so no defaulting is involved. Without ``haskell_type``: ``int`` → ``Integer``,
+    annotation, so no defaulting is involved. ``literals=True`` writes strings (and the
+    offsets of integer lists) as string literals instead of lists of ``Char`` literals, which
+    GHCi compiles in next to no time instead of ~60 us a character: for sessions without
+    ``RebindableSyntax`` only. Without ``haskell_type``: ``int`` → ``Integer``,
     ``bool`` → ``Bool``, ``float`` → ``Double``, ``str`` → ``[Char]``, ``bytes`` → strict
     ``ByteString``, ``None`` → ``()``, ``list`` → list (element types unified: ``[1, 2.5]``
     is ``[Double]``), ``tuple`` → tuple, ``Just``/``Nothing``/``Left``/``Right``,
@@ -94,7 +98,7 @@ def python_to_haskell(value: object, haskell_type: str | None = None) -> tuple[s
     if any(n is _UNKNOWN or n.con == "?" for n in target.walk()):
         raise ValueError(f"the Haskell type of {_short_repr(value)} is not determined "
                          f"({_render_typerep(target)}); pass haskell_type")
-    expr = _expr(value, target)
+    expr = _expr(value, target, literals)
     return f"({expr} :: {haskell_type_name(target)})", _render_typerep(target)
 
 
@@ -183,6 +187,28 @@ def _char_list(s: str) -> str:
     return "[" + ",".join(map(_char_literal, s)) + "]"
 
 
+def haskell_string_literal(text: str) -> str:
+    """``text`` as a Haskell string literal (printable ASCII as is, the rest as decimal
+    escapes). GHCi compiles one in next to no time, where a list of ``Char`` literals costs
+    ~25-60 us per character; it means what it says unless ``RebindableSyntax`` is on (under
+    ``OverloadedStrings`` alone a literal whose type is fixed to ``String`` is a String)."""
+    out = ['"']
+    for i, c in enumerate(text):
+        if c.isascii() and c.isprintable() and c not in '"\\':
+            out.append(c)
+        else:
+            out.append(f"\\{ord(c)}")
+            if i + 1 < len(text) and text[i + 1].isdigit():
+                out.append("\\&")  # "\1" then "2" would read as "\12"
+    out.append('"')
+    return "".join(out)
+
+
+def _chars(s: str, literals: bool) -> str:
+    """A ``[Char]`` expression for ``s``: a string literal where ``literals`` allows."""
+    return haskell_string_literal(s) if literals else _char_list(s)
+
+
 _TO_INTEGER: Final = "GHC.Real.toInteger (GHC.Base.ord {})"
 _LIMB: Final = 20  # bits per Char-encoded limb: every value is a code point (< 0x110000)
 
@@ -231,22 +257,23 @@ def _checked_integral(v: object, con: str) -> int:
 _COMPACT_MIN: Final = 8
 
 
-def _list_expr(items: list[Any] | tuple[Any, ...], elem: HsType) -> str:
+def _list_expr(items: list[Any] | tuple[Any, ...], elem: HsType,
+               literals: bool) -> str:
     """A ``[elem]`` expression for ``items``."""
     if elem.con in INTEGRAL_TYPE_NAMES and len(items) >= _COMPACT_MIN:
         values = [_checked_integral(x, elem.con) for x in items]
         base = min(values)
         if max(values) - base < 0x110000:
-            offsets = _char_list("".join(chr(x - base) for x in values))
+            offsets = _chars("".join(chr(x - base) for x in values), literals)
             # Not ghcShim'c: _integer_expr's own lambda (a base of 2^20 or more) uses it,
             # and -Wname-shadowing (an error under -Werror) would fire inside this one.
             offset = _TO_INTEGER.format("ghcShim'o")
             return ("(GHC.Base.map (\\ghcShim'o -> GHC.Num.fromInteger ("
                     f"{_integer_expr(base)} GHC.Num.+ {offset})) {offsets})")
-    return "[" + ",".join(_expr(x, elem) for x in items) + "]"
+    return "[" + ",".join(_expr(x, elem, literals) for x in items) + "]"
 
 
-def _expr(v: object, t: HsType) -> str:
+def _expr(v: object, t: HsType, literals: bool) -> str:
     con = t.con
     if con in INTEGRAL_TYPE_NAMES:
         return f"(GHC.Num.fromInteger {_integer_expr(_checked_integral(v, con))})"
@@ -281,61 +308,61 @@ def _expr(v: object, t: HsType) -> str:
             raise ValueError("Text cannot hold a surrogate code point (Data.Text.pack would "
                              "replace it); use [Char]")
         module = "Data.Text.Lazy" if con == "LazyText" else "Data.Text"
-        return f"({module}.pack {_char_list(v)})"
+        return f"({module}.pack {_chars(v, literals)})"
     if con in ("ByteString", "LazyByteString"):
         if not isinstance(v, (bytes, bytearray)):
             raise ValueError(f"{_short_repr(v)} is not bytes, for ByteString")
         module = "Data.ByteString.Lazy.Char8" if con == "LazyByteString" else \
             "Data.ByteString.Char8"
-        return f"({module}.pack {_char_list(bytes(v).decode('latin-1'))})"
+        return f"({module}.pack {_chars(bytes(v).decode('latin-1'), literals)})"
     if con == "[]":
         elem = t.args[0]
         if elem.con == "Char":
             if not isinstance(v, str):
                 raise ValueError(f"{_short_repr(v)} is not a str, for [Char]")
-            return _char_list(v)
+            return _chars(v, literals)
         if isinstance(v, (bytes, bytearray)) and elem.con == "Word8":
             v = list(v)
         if not isinstance(v, (list, tuple)):
             raise ValueError(f"{_short_repr(v)} is not a list, for {_render_typerep(t)}")
-        return _list_expr(v, elem)
+        return _list_expr(v, elem, literals)
     if is_tuple_con(con):
         if not isinstance(v, tuple) or len(v) != len(t.args):
             raise ValueError(f"{_short_repr(v)} is not a {len(t.args)}-tuple")
-        return "(" + ",".join(_expr(x, a) for x, a in zip(v, t.args, strict=True)) + ")"
+        return "(" + ",".join(_expr(x, a, literals) for x, a in zip(v, t.args, strict=True)) + ")"
     if con == "Maybe":
         if v is Nothing:
             return "GHC.Maybe.Nothing"
         if isinstance(v, Just):
-            return f"(GHC.Maybe.Just {_expr(v.value, t.args[0])})"
+            return f"(GHC.Maybe.Just {_expr(v.value, t.args[0], literals)})"
         raise ValueError(f"{_short_repr(v)} is not Just(...) or Nothing")
     if con == "Either":
         if isinstance(v, Left):
-            return f"(Data.Either.Left {_expr(v.value, t.args[0])})"
+            return f"(Data.Either.Left {_expr(v.value, t.args[0], literals)})"
         if isinstance(v, Right):
-            return f"(Data.Either.Right {_expr(v.value, t.args[1])})"
+            return f"(Data.Either.Right {_expr(v.value, t.args[1], literals)})"
         raise ValueError(f"{_short_repr(v)} is not Left(...) or Right(...)")
     if con == "Ratio":
         if isinstance(v, bool) or not isinstance(v, (int, Fraction)):
             raise ValueError(f"{_short_repr(v)} is not a Fraction, for Ratio")
         q = Fraction(v)
-        return (f"({_expr(q.numerator, t.args[0])} GHC.Real.% "
-                f"{_expr(q.denominator, t.args[0])})")
+        return (f"({_expr(q.numerator, t.args[0], literals)} GHC.Real.% "
+                f"{_expr(q.denominator, t.args[0], literals)})")
     if con in ("Map", "IntMap"):
         if not isinstance(v, dict):
             raise ValueError(f"{_short_repr(v)} is not a dict, for {con}")
         key_t = HsType("Int") if con == "IntMap" else t.args[0]
         module = "Data.IntMap.Internal" if con == "IntMap" else "Data.Map.Internal"
         items = _stable_items(v)
-        keys = _list_expr([k for k, _ in items], key_t)
-        values = _list_expr([x for _, x in items], t.args[-1])
+        keys = _list_expr([k for k, _ in items], key_t, literals)
+        values = _list_expr([x for _, x in items], t.args[-1], literals)
         return f"({module}.fromList (GHC.List.zip {keys} {values}))"
     if con in ("Set", "IntSet"):
         if not isinstance(v, (set, frozenset)):
             raise ValueError(f"{_short_repr(v)} is not a set, for {con}")
         elem = HsType("Int") if con == "IntSet" else t.args[0]
         module = "Data.IntSet.Internal" if con == "IntSet" else "Data.Set.Internal"
-        return f"({module}.fromList {_list_expr(sorted_for_show(list(v)), elem)})"
+        return f"({module}.fromList {_list_expr(sorted_for_show(list(v)), elem, literals)})"
     raise ValueError(f"type {t.render()} is not in the value table")  # pragma: no cover
 
 

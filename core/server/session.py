@@ -720,11 +720,14 @@ class Session:
     async def bind_value(self, req: m.BindValue) -> m.DeclsResult:
         if not _IDENT.match(req.name) or req.name in _RESERVED:
             raise GhcUsageError(f"not a variable name: {req.name!r}")
-        self._check_text(req.expr)
+        expr = req.expr
+        if req.expr_literals is not None and not self.state.extensions.get("RebindableSyntax"):
+            expr = req.expr_literals  # string literals mean what they say here
+        self._check_text(expr)
         self._check_text(req.type)
         # No ``:: req.type``: that is the TypeRep rendering (``Map [Char] Integer``), whose
         # names need not be in scope; ``expr`` carries its own fully qualified annotation.
-        stmt = f"let {req.name} = (\n{_indented(req.expr)}\n        )"
+        stmt = f"let {req.name} = (\n{_indented(expr)}\n        )"
         output, _ = await self._command(stmt, line=1)
         if self._errors(output.stderr):
             raise self._compile_error(output.stderr, "compile error")

@@ -65,6 +65,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from core.protocol.payload import value_header
+from core.protocol.to_haskell import haskell_string_literal
 from core.protocol.values import HsType, haskell_type_name, parse_type
 
 __all__ = [
@@ -308,22 +309,6 @@ def _char_list(text: str) -> str:
     return "[" + ",".join(map(lit, text)) + "]"
 
 
-def _string_literal(text: str) -> str:
-    """``text`` as a Haskell string literal (printable ASCII as is, the rest as decimal
-    escapes). GHCi compiles it in next to no time, where a ``Char`` list literal costs
-    ~25 us per character (a 30-character path: ~0.8 ms)."""
-    out = ['"']
-    for i, c in enumerate(text):
-        if c.isascii() and c.isprintable() and c not in '"\\':
-            out.append(c)
-        else:
-            out.append(f"\\{ord(c)}")
-            if i + 1 < len(text) and text[i + 1].isdigit():
-                out.append("\\&")  # "\1" then "2" would read as "\12"
-    out.append('"')
-    return "".join(out)
-
-
 def _embed(expr: str) -> str:
     # Split on "\n" only: str.splitlines would also split at U+2028 and friends, which may
     # sit inside the user's string literals.
@@ -356,7 +341,7 @@ def _write(out_path: str, builder: str, *, literals: bool) -> str:
     could not stop ``length [1..]`` and GHCi had to be killed. A lazy ByteString's chunks
     are forced by ``hPut``'s traversal outside the lock, still streamed chunk by chunk.
     """
-    path = _string_literal(out_path) if literals else _char_list(out_path)
+    path = haskell_string_literal(out_path) if literals else _char_list(out_path)
     h = "ghcShim'h"
     return (f"System.IO.withBinaryFile {path} System.IO.WriteMode "
             f"(\\{h} -> Data.ByteString.Lazy.hPut {h} ({_B}toLazyByteString {builder}))")
@@ -505,7 +490,7 @@ def known_type_statement(expr: str, seen: SeenType, out_path: str) -> str:
     x, v = "ghcShim'x", "ghcShim'v"
     miss = _char7("M")
     info = (f"{_P}primMapListFixed {_P}char8 "
-            f"{_string_literal(seen.type_info.decode('latin-1'))}")
+            f"{haskell_string_literal(seen.type_info.decode('latin-1'))}")
     if seen.kind == "V":
         assert seen.target is not None
         encoded = _concat(_char7("V"), info, f"{_Gen(_concat).top(seen.target)} {v}")
@@ -518,7 +503,7 @@ def known_type_statement(expr: str, seen: SeenType, out_path: str) -> str:
         else:
             hit = f"(GHC.Base.seq {x} {_concat(_char7('O'), info)})"
         same = (f"(GHC.Show.show (Data.Typeable.typeOf {x}) GHC.Classes.== "
-                f"{_string_literal(type_rep)})")
+                f"{haskell_string_literal(type_rep)})")
         body = f"(Data.Bool.bool {miss} {hit} {same})"
     write = _write(out_path, _concat(_magic(_concat), body), literals=True)
     return f"_ <- (\\{x} -> {write}) {_annotated(expr, seen.type_text)}"

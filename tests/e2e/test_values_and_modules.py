@@ -104,6 +104,19 @@ def test_bind_value_round_trip(session: Session) -> None:
     assert session.expr_type("xs") == "[Integer]"
 
 
+@pytest.mark.parametrize("flags", [[], ["-XOverloadedStrings", "-XOverloadedLists"],
+                                   ["-XRebindableSyntax"]])
+def test_bind_value_whatever_the_extensions(shim_client: Client, flags: list[str]) -> None:
+    # The value crosses with string literals where they mean what they say (GHCi compiles
+    # them far faster), literal-free under RebindableSyntax.
+    values = ["d\u00e9j\u00e0 \"vu\"\n", list(range(-3, 40)), {"k": b"\x00\xff"}]
+    with shim_client.open_session(flags=flags) as session:
+        for i, value in enumerate(values):
+            name = f"v{i}"
+            assert session.bind_value(name, value) == name
+            assert session.eval(name).value == value
+
+
 def test_compile_expr_reference(session: Session) -> None:
     ref = session.compile_expr("\\n -> n * 2 :: Int")
     assert ref.type == "Int -> Int"

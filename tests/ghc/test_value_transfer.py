@@ -460,6 +460,12 @@ def test_extensions(out_dir: Path, setup: list[str]) -> None:
                                     "(Integer, Rational, ByteString, String, Bool)")
         d = transfer(g, expr, out_dir / "x", form=forms[-1])
         assert d.value == (2 ** 70, Fraction(-1, 3), b"\x00\xff", "\ud800", True)
+        if not rebindable:  # string literals mean what they say: what the server sends here
+            for literal_value in (value, [10 ** 6 + i for i in range(20)], "\u00e9t\u00e9 1\n\"2"):
+                fast, _ = python_to_haskell(literal_value, literals=True)
+                g.ok(f"let ghcShimTestFast = {fast}")
+                d = transfer(g, "ghcShimTestFast", out_dir / "x")
+                assert d.value == literal_value, (d.value, literal_value)
         if "-XOverloadedStrings" in " ".join(setup) and not rebindable:
             d = transfer(g, '"abc"', out_dir / "x")
             assert (d.value, d.type_rep) == ("abc", "[Char]")
@@ -567,6 +573,10 @@ def test_python_round_trip(ghci: Ghci, out_dir: Path, tv: Typed) -> None:
     assert d.type_rep == type_rep
     assert same(d.value, value), (d.value, value)
     assert d.show == ghc_show(ghci, expr)
+    # The same value written with string literals (what sessions without RebindableSyntax get).
+    fast, _ = python_to_haskell(value, t.render(), literals=True)
+    d = transfer(ghci, fast, out_dir / "rt", type_text=haskell_type_name(t))
+    assert same(d.value, value), (d.value, value)
 
 
 @pytest.mark.parametrize(("value", "type_text"), [

@@ -726,6 +726,18 @@ def test_python_to_haskell_errors(value: object, haskell_type: str | None,
         python_to_haskell(value, haskell_type)
 
 
+def test_python_to_haskell_with_string_literals() -> None:
+    plain, type_rep = python_to_haskell(["ab", "\u00e91"])
+    fast, fast_rep = python_to_haskell(["ab", "\u00e91"], literals=True)
+    assert type_rep == fast_rep == "[[Char]]"
+    assert "['a','b']" in plain and '"ab"' not in plain
+    assert '"ab"' in fast and '"\\233\\&1"' in fast  # no "\2331"
+    ints, _ = python_to_haskell(list(range(100, 120)), literals=True)
+    assert "GHC.Base.map" in ints and '"\\0\\1\\2' in ints
+    text, _ = python_to_haskell("q\"\\", "Data.Text.Text", literals=True)
+    assert 'Data.Text.pack "q\\34\\92"' in text
+
+
 def test_python_to_haskell_exact_numbers() -> None:
     expr, _ = python_to_haskell(-0.0)
     bits = struct.unpack("<Q", struct.pack("<d", -0.0))[0]
