@@ -28,7 +28,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bench.common import RssSampler, descendants, hwm_kib, stats
 from bench.hint_driver import HintDriver, HintUnavailableError, build_driver
@@ -156,6 +156,7 @@ def run_values(*, kinds: list[str], sizes: list[int], reps: Callable[[int], Reps
 
             GHC.runGhc(None, body)  # type: ignore[deprecated]
         session.close()
+        bind_rows = _bind_values(client, sizes)
     finally:
         server_hwm = hwm_kib(server_pid)
         client.close()
@@ -174,6 +175,14 @@ def run_values(*, kinds: list[str], sizes: list[int], reps: Callable[[int], Reps
             "decoding):",
             ["type", "n", "shim eval", "raw :type +d", "raw writer stmt", "rest (shim)"],
             fixed_rows,
+        ))
+    if bind_rows:
+        section.subtables.append((
+            "Values into a session (`Session.bind_value`, then `eval` of its length to check "
+            "it): the value crosses as Haskell source that GHCi compiles, with string "
+            "literals in a default session, literal-free under RebindableSyntax (p50):",
+            ["type", "n", "bind + check (default session)", "bind + check (RebindableSyntax)"],
+            bind_rows,
         ))
     section.notes += [
         "Steady state: one untimed eval of each type comes first (the first eval of a type "
@@ -204,6 +213,35 @@ def run_values(*, kinds: list[str], sizes: list[int], reps: Callable[[int], Reps
         section.targets.append(Target("dynCompileExpr of 10^6 [Int] vs raw GHCi printing it",
                                       f"≤ {VALUE_TARGET:.2f}×", "not measured", None))
     return section
+
+
+def _bind_values(client: Any, sizes: list[int]) -> list[list[str]]:
+    """``bind_value`` of ``[Int]`` and ``String`` values up to 10^5 elements in a default
+    session and in one with RebindableSyntax (where the literal-free form is used)."""
+    from core.client import Import
+
+    rows: list[list[str]] = []
+    sessions = [client.open_session(), client.open_session(flags=["-XRebindableSyntax"])]
+    try:
+        sessions[1].set_context([Import("Prelude")])
+        samples: list[tuple[str, Callable[[int], object]]] = [
+            ("[Int]", lambda n: list(range(n))), ("String", lambda n: "x" * n)]
+        for name, make in samples:
+            for n in sorted({min(max(s, 1000), 100_000) for s in sizes}):
+                value = make(n)
+                cells = [name, f"{n:,}"]
+                for session in sessions:
+                    def bind(session: Any = session, value: object = value, n: int = n,
+                             type_: str | None = "[Int]" if name == "[Int]" else None) -> bool:
+                        session.bind_value("benchBound", value, type_)
+                        return bool(session.eval("length benchBound").value == n)
+                    times, bad = _timed(1 if n >= 100_000 else 3, bind)
+                    cells.append(fmt_ms(stats(times).p50) + (" (WRONG)" if bad else ""))
+                rows.append(cells)
+    finally:
+        for session in sessions:
+            session.close()
+    return rows
 
 
 def _fixed_cost(kind: _Kind, n: int, session: Session, raw_flags: RawGhci,
