@@ -124,6 +124,22 @@ def test_asyncio_client_runs_sessions_concurrently() -> None:
     assert asyncio.run(main()) == [0, 100, 200]
 
 
+def test_asyncio_client_binds_values() -> None:
+    async def main() -> list[object]:
+        client = await aconnect("embedded")
+        try:
+            session = await client.open_session()
+            await session.bind_value("xs", list(range(50)))
+            await session.bind_value("t", "h\u00e9llo \"1\"")
+            values = [(await session.eval("sum xs")).value, (await session.eval("t")).value]
+            await session.close()
+            return values
+        finally:
+            await client.close()
+
+    assert asyncio.run(main()) == [1225, 'h\u00e9llo "1"']
+
+
 def test_cli_eval() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "compat.cli", "eval", "sum [1..100]"],
