@@ -32,7 +32,7 @@ from core.protocol.errors import (
     RemoteProtocolError,
     error_class,
 )
-from core.protocol.to_haskell import python_to_haskell
+from core.protocol.to_haskell import python_to_haskell_forms
 
 __all__ = ["Plan", "raise_for_error", "to_diagnostic"]
 
@@ -190,8 +190,7 @@ def free_refs(session: str, refs: list[str]) -> Plan[None]:
 
 def bind_value(session: str, name: str, value: object, haskell_type: str | None) -> Plan[str]:
     """Raises ``ValueError`` (before anything is sent) for a value outside the table."""
-    expr, type_ = python_to_haskell(value, haskell_type)
-    fast, _ = python_to_haskell(value, haskell_type, literals=True)
+    expr, fast, type_ = python_to_haskell_forms(value, haskell_type)
     return Plan(
         lambda rid: m.BindValue(id=rid, session=session, name=name, expr=expr, type=type_,
                                 expr_literals=fast),

@@ -4,7 +4,8 @@ A session keeps, per type text, what the last payload of that type showed (its k
 and tree) and writes later values of it with ``known_type_statement`` (no Typeable walk for
 GHCi to compile, no failed statement for a type without ``Show``). What must hold: the
 shorter statement is really used, gives the same values, is forgotten when the scope
-changes, and a stale entry costs a second statement, never a wrong value.
+changes, and a stale entry costs a second statement, never a wrong value. Also, the other way:
+which of a ``bind_value``'s two forms (literal-free, string literals) the server compiles.
 """
 
 from __future__ import annotations
@@ -188,3 +189,23 @@ def test_a_value_without_show_seen_before_costs_no_failed_statement() -> None:
     # :type +d, the statement that fails for lack of Show, the opaque one; then :type +d and
     # the shorter statement.
     assert with_session(scenario) == [3, 2]
+
+
+@pytest.mark.parametrize(("flags", "expected"),
+                         [([], "literals"), (["-XRebindableSyntax"], "plain")])
+def test_bind_value_uses_the_string_literal_form_where_literals_mean_what_they_say(
+    flags: list[str], expected: str
+) -> None:
+    """Two different values in the two forms show which one the server compiled."""
+
+    async def scenario(session: Session) -> object:
+        if flags:
+            await session.set_flags(m.SetFlags(id=2, session="s", flags=flags))
+        await session.bind_value(m.BindValue(
+            id=3, session="s", name="chosen", type="[Char]",
+            expr="(['p','l','a','i','n'] :: [GHC.Types.Char])",
+            expr_literals='("literals" :: [GHC.Types.Char])',
+        ))
+        return await value_of(session, "chosen")
+
+    assert with_session(scenario) == expected

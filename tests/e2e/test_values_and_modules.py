@@ -105,7 +105,9 @@ def test_bind_value_round_trip(session: Session) -> None:
 
 
 @pytest.mark.parametrize("flags", [[], ["-XOverloadedStrings", "-XOverloadedLists"],
-                                   ["-XRebindableSyntax"]])
+                                   ["-XRebindableSyntax"],
+                                   # fromString from the (empty) scope: literals break here
+                                   ["-XRebindableSyntax", "-XOverloadedStrings"]])
 def test_bind_value_whatever_the_extensions(shim_client: Client, flags: list[str]) -> None:
     # The value crosses with string literals where they mean what they say (GHCi compiles
     # them far faster), literal-free under RebindableSyntax.

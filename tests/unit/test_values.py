@@ -19,6 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.protocol.to_haskell import python_to_haskell_forms
 from core.protocol.values import (
     PAYLOAD_MAGIC,
     DecodedValue,
@@ -736,6 +737,7 @@ def test_python_to_haskell_with_string_literals() -> None:
     assert "GHC.Base.map" in ints and '"\\0\\1\\2' in ints
     text, _ = python_to_haskell("q\"\\", "Data.Text.Text", literals=True)
     assert 'Data.Text.pack "q\\34\\92"' in text
+    assert python_to_haskell_forms(["ab", "\u00e91"]) == (plain, fast, type_rep)
 
 
 def test_python_to_haskell_exact_numbers() -> None:
