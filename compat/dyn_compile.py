@@ -150,6 +150,8 @@ def dynCompileExpr(expr: str) -> Dynamic:
         SourceError: it does not type-check, or its type stays polymorphic (``"id"``).
         HaskellException: evaluating it threw (``type == "Timeout"`` for a time limit).
         InterpreterCrashed: the interpreter died (session restarted and replayed).
+        GhcException: the value is larger than the session's value limit (48 MiB
+            serialized), an infinite list say; the session is unchanged.
     """
     session = current()
     with translated():

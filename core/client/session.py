@@ -195,6 +195,9 @@ class Session:
             CompileError: the expression does not type-check or its type is polymorphic.
             EvaluationError: evaluating it threw (``exc.exception`` has type and message).
             TimeoutError_, InterruptedError_: the time limit ran out / it was interrupted.
+            OutputLimitError: the value is larger than the server's value limit (48 MiB
+                serialized by default; an infinite list): raised once that much of it was
+                written, the session unchanged.
         """
         return self._call(plans.eval_(self.id, expr, timeout), on_output)
 

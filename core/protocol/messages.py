@@ -25,6 +25,8 @@ Protocol version history:
   1 — initial.
   2 — ``exec_result.output``: output held until the statement ended rides in its result.
   3 — ``bind_value.expr_literals``: the value written with string literals as well.
+  4 — value payload format 2 (``core.protocol.payload``): lists below the top level and lazy
+      ``ByteString`` in chunks, no count on a top-level list, so that a value streams.
 """
 
 from __future__ import annotations
@@ -105,7 +107,7 @@ __all__ = [
     "Welcome",
 ]
 
-PROTOCOL_VERSION: Final = 3
+PROTOCOL_VERSION: Final = 4
 
 RequestId = Annotated[int, Field(ge=0, lt=2**63)]
 SessionId = Annotated[str, Field(min_length=1, max_length=64)]

@@ -9,7 +9,7 @@ Must not: perform I/O, start processes, or know how the payload reaches it
 (``core.server.value_writer`` writes it inside GHCi; the server moves the bytes); render
 ``show`` text itself (``core.protocol.show`` does).
 
-Payload (format 1)
+Payload (format 2)
 ==================
 
 The writer (``core.server.value_writer``) emits it from interpreted Haskell, using
@@ -21,7 +21,7 @@ surrogate code point (a legal ``Char``) as its 3-byte form; Python reads it back
 
 ::
 
-    payload  = "HSV1"              4 bytes: magic and format version
+    payload  = "HSV2"              4 bytes: magic and format version
                one                 8 bytes: the Int 1 in host order (gives the byte order;
                                    an interpreter whose Int is not 64 bits is refused)
                kind                1 byte: 'V' value | 'S' show text | 'O' opaque
@@ -48,10 +48,10 @@ Kind ``'V'``: the body is ``enc(t)`` of the value, ``t`` given by the tree:
 ``Bool``, ``()``              1 byte: 0 or 1; 0
 ``Integer``, ``Natural``      ASCII decimal, optional ``-``, then ``;``
 ``[Char]``, ``Text``          UTF-8 (utf8 for ``[Char]``), then 0xFF; lazy ``Text`` alike
-``ByteString`` (also lazy)    8-byte length n, then n bytes
-``[a]``                       8-byte count n, then n × enc(a); at the top level, when ``a``
-                              has a fixed size (the rows above without a length, and tuples
-                              of them), there is no count: elements run to the end
+``ByteString``                8-byte length n, then n bytes
+lazy ``ByteString``           chunks: 8-byte length n > 0, then n bytes; then a length 0
+``[a]``                       chunks: 8-byte count n > 0, then n × enc(a); then a count 0.
+                              At the top level, no counts: elements run to the end
 ``(a, b, ...)``               enc(a) enc(b) ...
 ``Maybe a``                   ``N`` | ``J`` enc(a)
 ``Either a b``                ``L`` enc(a) | ``R`` enc(b)
@@ -60,6 +60,11 @@ Kind ``'V'``: the body is ``enc(t)`` of the value, ``t`` given by the tree:
                               keys as ``Int``)
 ``Set a``, ``IntSet``         8-byte count n, n × enc(a), ascending
 ============================  ===============================================================
+
+Nothing is counted before it is written (Map, Set and strict ``ByteString`` know their
+size): the writer streams, and a value that never ends is cut by the server's byte limit.
+Format 1 (``HSV1``) counted lists and lazy ``ByteString`` first and had counts on top-level
+lists of variable-size elements.
 
 The decoder trusts nothing: every count is checked against the bytes that remain, every
 tag and code point is validated, and anything unexpected raises ``ValueError``.
@@ -83,7 +88,7 @@ from core.protocol.value_classes import Just, Left, Nothing, Right
 
 __all__ = ["PAYLOAD_MAGIC", "DecodedValue", "decode_value", "value_header"]
 
-PAYLOAD_MAGIC: Final = b"HSV1"
+PAYLOAD_MAGIC: Final = b"HSV2"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -272,7 +277,7 @@ class _Header:
 
 def _read_header(data: bytes) -> _Header:
     if len(data) < 13 or data[:4] != PAYLOAD_MAGIC:
-        raise ValueError("not a value payload (bad magic; expected format HSV1)")
+        raise ValueError("not a value payload (bad magic; expected format HSV2)")
     one = data[4:12]
     if one == b"\x01" + b"\x00" * 7:
         order = "<"
@@ -531,17 +536,25 @@ def _decoder(t: HsType, order: str, ordered: bool) -> Decoder:
         return lambda r: _decimal(r.until(_SEMICOLON), natural)
     if con in ("Text", "LazyText"):
         return lambda r: _utf8(r.until(_TERMINATOR), "text")
-    if con in ("ByteString", "LazyByteString"):
+    if con == "ByteString":
         def bytestring(r: _Reader) -> object:
             n = _read_int(r, order)
             start = r.take(n)
             return r.data[start:start + n]
         return bytestring
+    if con == "LazyByteString":
+        def lazy_bytestring(r: _Reader) -> object:
+            chunks: list[bytes] = []
+            while n := _read_int(r, order):
+                start = r.take(n)
+                chunks.append(r.data[start:start + n])
+            return b"".join(chunks)
+        return lazy_bytestring
     if con == "[]":
         elem = t.args[0]
         if elem.con == "Char":
             return lambda r: _utf8(r.until(_TERMINATOR), "string")
-        return _counted(elem, order, ordered, lambda items: items)
+        return _chunked(elem, order, ordered)
     if con == "Maybe":
         inner = _decoder(t.args[0], order, ordered)
 
@@ -596,6 +609,22 @@ def _decoder(t: HsType, order: str, ordered: bool) -> Decoder:
     raise ValueError(f"payload of unsupported type {t.render()}")  # pragma: no cover
 
 
+def _chunked(elem: HsType, order: str, ordered: bool) -> Decoder:
+    """A decoder for chunks of ``enc(elem)`` (an 8-byte count, then that many), up to a zero
+    count."""
+    counted = _counted(elem, order, ordered, lambda items: items)
+
+    def chunked(r: _Reader) -> object:
+        items = counted(r)
+        assert isinstance(items, list)
+        if items:  # most lists fit one chunk: no copy then
+            while chunk := counted(r):
+                assert isinstance(chunk, list)
+                items += chunk
+        return items
+    return chunked
+
+
 def _counted(elem: HsType, order: str, ordered: bool,
              build: Callable[[list[Any]], object]) -> Decoder:
     """A decoder for an 8-byte count followed by that many ``enc(elem)``."""
@@ -618,9 +647,16 @@ def _counted(elem: HsType, order: str, ordered: bool,
 
 def _decode_body(payload: bytes, start: int, t: HsType, order: str, *,
                  ordered: bool) -> object:
-    if t.con == "[]" and t.args[0].con != "Char" and _fixed_fields(t.args[0]) is not None:
-        # Top-level list of fixed-size elements: no count, they run to the end.
-        return _fixed_sequence(memoryview(payload)[start:], t.args[0], order)
+    if t.con == "[]" and t.args[0].con != "Char":
+        # A top-level list has no counts: its elements run to the end.
+        if _fixed_fields(t.args[0]) is not None:
+            return _fixed_sequence(memoryview(payload)[start:], t.args[0], order)
+        element = _decoder(t.args[0], order, ordered)
+        r = _Reader(payload, start, len(payload))
+        items: list[object] = []
+        while r.pos < r.end:
+            items.append(element(r))
+        return items
     r = _Reader(payload, start, len(payload))
     value = _decoder(t, order, ordered)(r)
     if r.pos != r.end:

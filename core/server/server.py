@@ -71,6 +71,8 @@ class ServerConfig:
     heap_mb: int | None = 2048
     cpu_seconds: int | None = None
     output_limit: int = 32 * 1024 * 1024
+    # Bytes of one value sent by dyn_compile_expr; it travels in one frame, so below max_frame.
+    value_limit: int = 48 * 1024 * 1024
     idle_timeout: float | None = 3600.0
     token: str | None = None
     max_frame: int = DEFAULT_MAX_FRAME
@@ -461,6 +463,7 @@ class Server:
         limits = SessionLimits(
             timeout=options.timeout or self.config.timeout,
             output_limit=options.output_limit or self.config.output_limit,
+            value_limit=self.config.value_limit,
         )
         session = Session(secrets.token_urlsafe(12), ghci, config, limits)
         if warm and options.flags:

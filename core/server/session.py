@@ -541,12 +541,14 @@ class Session:
         annotate = True
         expr_lines = expr.count("\n") + 1
         while True:
+            # One byte beyond the limit: a file that long says the value did not fit.
+            byte_limit = self.limits.value_limit + 1
             if known is not None:
-                statement = known_type_statement(expr, known, str(path))
+                statement = known_type_statement(expr, known, str(path), byte_limit=byte_limit)
             else:
                 statement = writer_statement(expr, type_text, str(path), opaque=opaque,
                                              form=form, literals=not rebindable,
-                                             annotate=annotate)
+                                             annotate=annotate, byte_limit=byte_limit)
             output, reason = await self._command(
                 statement,
                 timeout=timeout,
@@ -604,8 +606,9 @@ class Session:
             if size > self.limits.value_limit:
                 path.unlink()
                 raise OutputLimitError(
-                    f"the value needs {size} bytes, more than this session's limit of "
-                    f"{self.limits.value_limit}; keep it in the session with compile_expr"
+                    f"the value needs more than {self.limits.value_limit} bytes, this "
+                    "session's limit (it may be infinite); keep it in the session with "
+                    "compile_expr and fetch parts of it"
                 )
             data = path.read_bytes()
             path.unlink()

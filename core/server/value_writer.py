@@ -29,6 +29,13 @@ How the statement stays invisible and robust (DESIGN.md, "Server"):
   the server can report a diagnostic at the expression's own position. It is annotated
   with the type ``:type +d`` printed, so no type is left for the statement's own uses of the
   value to default (see ``_annotated``).
+* The value streams: the user's expression reaches the statement's action as
+  ``\\() -> expr`` and is made only when the action runs (GHCi holds the action while it
+  runs, so a value it had captured would stay alive element after element); every list
+  below the top level is written in chunks, never counted first (an infinite one would
+  fill the heap before the first byte); and the file is cut at the caller's byte limit.
+  An infinite or huge value thus ends with a full file, in constant memory, not with an
+  exhausted heap or disk.
 * Per-element work stays in compiled library code: ``primMapListFixed`` with host-order
   primitives for lists, maps and sets of fixed-size values, ``stringUtf8`` for strings,
   ``encodeUtf8`` for ``Text``. Interpreted lambdas run per element only for nested
@@ -64,7 +71,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from core.protocol.payload import value_header
+from core.protocol.payload import PAYLOAD_MAGIC, value_header
 from core.protocol.to_haskell import haskell_string_literal
 from core.protocol.values import HsType, haskell_type_name, parse_type
 
@@ -84,6 +91,8 @@ _B: Final = "Data.ByteString.Builder."
 _P: Final = "Data.ByteString.Builder.Prim."
 _TERM: Final = f"{_B}word8 GHC.Enum.maxBound"  # byte 0xFF: never part of UTF-8
 _COUNT: Final = f"{_P}primFixed {_P}intHost"
+# Elements per chunk of a nested list: one interpreted call per chunk, not per element.
+_CHUNK: Final = 4096
 EXPR_INDENT: Final = 8  # columns before each line of the expression in a statement
 _INDENT: Final = " " * EXPR_INDENT
 _MAX_CANDIDATES: Final = 8
@@ -245,13 +254,17 @@ class _Gen:
         if con == "ByteString":
             return lam(f"{_COUNT} (Data.ByteString.length {v})", f"{_B}byteString {v}")
         if con == "LazyByteString":
-            return lam(f"{_P}primFixed {_P}int64Host (Data.ByteString.Lazy.length {v})",
-                       f"{_B}lazyByteString {v}")
+            # Chunk by chunk (toChunks never yields an empty one), then a zero count: the
+            # length is not known before the end, which may never come.
+            c = self.var()
+            chunk = self.join(f"{_COUNT} (Data.ByteString.length {c})", f"{_B}byteString {c}")
+            return lam(f"Data.Foldable.foldMap (\\{c} -> {chunk}) "
+                       f"(Data.ByteString.Lazy.toChunks {v})", f"{_COUNT} (GHC.Base.ord '\\0')")
         if con == "[]":
             elem = t.args[0]
             if elem.con == "Char":
                 return lam(f"{_B}stringUtf8 {v}", _TERM)
-            return lam(f"{_COUNT} (GHC.List.length {v})", f"{self.elements(elem)} {v}")
+            return self.chunked(elem)
         if con == "Maybe":
             return (f"(Data.Maybe.maybe {_char7('N')} "
                     f"(\\{v} -> {self.join(_char7('J'), f'{self.enc(t.args[0])} {v}')}))")
@@ -286,6 +299,19 @@ class _Gen:
                        f"{self.elements(elem)} ({module}.toAscList {v})")
         raise ValueError(f"no encoder for {t.render()}")  # pragma: no cover
 
+    def chunked(self, elem: HsType) -> str:
+        """An expression of type ``[elem] -> Builder`` writing the list as chunks (a count,
+        then that many elements), then a zero count. Counting the whole list first would
+        walk its spine while holding on to it: an infinite list would fill the heap before
+        a byte was written, where chunks stop at the byte limit."""
+        go, xs, chunk, rest = self.var(), self.var(), self.var(), self.var()
+        size = f"(GHC.Base.ord '\\{_CHUNK}')"
+        step = self.join(f"{_COUNT} (GHC.List.length {chunk})",
+                         f"{self.elements(elem)} {chunk}",
+                         f"Data.Bool.bool ({go} {rest}) GHC.Base.mempty (GHC.List.null {chunk})")
+        return (f"(Data.Function.fix (\\{go} {xs} -> case GHC.List.splitAt {size} {xs} of "
+                f"{{ ({chunk}, {rest}) -> {step} }}))")
+
     def elements(self, elem: HsType) -> str:
         """An expression of type ``[elem] -> Builder`` writing the elements, no count."""
         prim = self.prim(elem)
@@ -294,9 +320,9 @@ class _Gen:
         return f"(Data.Foldable.foldMap {self.enc(elem)})"
 
     def top(self, t: HsType) -> str:
-        """The encoder of the whole value: a top-level list of fixed-size elements has no
-        count (the decoder takes the rest of the payload), so it streams."""
-        if t.con == "[]" and t.args[0].con != "Char" and self.prim(t.args[0]) is not None:
+        """The encoder of the whole value: a top-level list has no count (the decoder reads
+        elements up to the end of the payload), so it streams."""
+        if t.con == "[]" and t.args[0].con != "Char":
             return self.elements(t.args[0])
         return self.enc(t)
 
@@ -330,11 +356,30 @@ def _info(x: str, join: _Join) -> str:
 
 
 def _magic(join: _Join) -> str:
-    return join(*map(_char7, "HSV1"), f"{_COUNT} (GHC.Base.ord '\\1')")
+    return join(*map(_char7, PAYLOAD_MAGIC.decode("ascii")), f"{_COUNT} (GHC.Base.ord '\\1')")
 
 
-def _write(out_path: str, builder: str, *, literals: bool) -> str:
-    """An ``IO ()`` writing ``builder`` to ``out_path``.
+def _int64(n: int) -> str:
+    """The Int64 ``n`` written without a numeric literal (``RebindableSyntax`` rebinds them):
+    two code points, high and low 20 bits."""
+    high, low = divmod(n, 0x100000)
+    if not 0 <= high <= 0x10FFFF:
+        raise ValueError(f"{n} is out of range")
+    return (f"(GHC.Real.fromIntegral (GHC.Base.ord '\\{high}' GHC.Num.* "
+            f"GHC.Base.ord '\\{0x100000}' GHC.Num.+ GHC.Base.ord '\\{low}') :: GHC.Int.Int64)")
+
+
+def _action(out_path: str, builder: str, *, literals: bool, byte_limit: int | None,
+            cmd: bool) -> str:
+    """A function from ``\\() -> value`` to an ``IO ()`` (an ``IO String`` of no commands for
+    ``:cmd``) writing ``builder``, in which the value is ``ghcShim'x``, to ``out_path``;
+    at most ``byte_limit`` bytes of it.
+
+    The value is made inside the action, when it runs: GHCi holds the statement's action
+    while it runs, and an action that had captured the value itself would keep every
+    element written so far alive (a 160 MB ``[Int]`` needed 800 MB of heap; an infinite
+    list ran out of memory before its time limit). With ``byte_limit`` an infinite value
+    stops at the limit and a huge one does not fill the disk first.
 
     Not ``hPutBuilder``: it runs the builder -- and so forces the value -- inside the
     handle's lock, where asynchronous exceptions are masked, so a time limit or interrupt
@@ -342,14 +387,21 @@ def _write(out_path: str, builder: str, *, literals: bool) -> str:
     are forced by ``hPut``'s traversal outside the lock, still streamed chunk by chunk.
     """
     path = haskell_string_literal(out_path) if literals else _char_list(out_path)
-    h = "ghcShim'h"
-    return (f"System.IO.withBinaryFile {path} System.IO.WriteMode "
-            f"(\\{h} -> Data.ByteString.Lazy.hPut {h} ({_B}toLazyByteString {builder}))")
+    h, f, x = "ghcShim'h", "ghcShim'f", "ghcShim'x"
+    payload = f"{_B}toLazyByteString {builder}"
+    if byte_limit is not None:
+        payload = f"Data.ByteString.Lazy.take {_int64(byte_limit)} ({payload})"
+    write = (f"System.IO.withBinaryFile {path} System.IO.WriteMode (\\{h} -> "
+             f"(\\{x} -> Data.ByteString.Lazy.hPut {h} ({payload})) ({f} ()))")
+    if cmd:
+        # :cmd runs an IO String and then the lines of that string as commands: none here.
+        write = f"({write} GHC.Base.>> GHC.Base.return GHC.Base.mempty)"
+    return f"(\\{f} -> {write})"
 
 
 def writer_statement(expr: str, type_text: str, out_path: str, *, opaque: bool = False,
                      form: Literal["bind", "cmd"] = "bind", literals: bool = False,
-                     annotate: bool = True) -> str:
+                     annotate: bool = True, byte_limit: int | None = None) -> str:
     """The text of one GHCi statement that forces ``expr`` and writes its payload.
 
     ``type_text`` is what ``:type +d (expr)`` printed for it in the same session (GHCi's
@@ -378,8 +430,13 @@ def writer_statement(expr: str, type_text: str, out_path: str, *, opaque: bool =
     literal to ``String``) writes the path as a string literal and joins builders with
     ``mconcat [...]``, which GHCi compiles faster.
 
+    ``byte_limit``: the file gets at most that many bytes of the payload (a longer one is
+    cut there, and writing stops: an infinite value ends), so a file of exactly
+    ``byte_limit`` bytes may be a cut payload. ``None``: no limit.
+
     Raises:
-        ValueError: ``out_path`` is empty or ``expr`` is blank.
+        ValueError: ``out_path`` is empty, ``expr`` is blank, or ``byte_limit`` is negative
+            or beyond 2^40.
     """
     if not out_path:
         raise ValueError("out_path is empty")
@@ -407,16 +464,14 @@ def writer_statement(expr: str, type_text: str, out_path: str, *, opaque: bool =
                 target = haskell_type_name(cand)
                 body = (f"(Data.Maybe.maybe {body} (\\{v} -> {encoded}) "
                         f"(Data.Typeable.cast {x} :: GHC.Maybe.Maybe ({target})))")
-    write = _write(out_path, join(_magic(join), body), literals=literals)
+    builder = f"((\\{info} -> {join(_magic(join), body)}) {_info(x, join)})"
+    action = _action(out_path, builder, literals=literals, byte_limit=byte_limit,
+                     cmd=form == "cmd")
     if form == "cmd":
-        # :cmd runs an IO String and then the lines of that string as commands: none here.
-        write = f"({write} GHC.Base.>> GHC.Base.return GHC.Base.mempty)"
-    action = f"(\\{x} -> (\\{info} -> {write}) {_info(x, join)})"
-    if form == "cmd":
-        return f":cmd {action} {_annotated(expr, type_text)}"
+        return f":cmd {action} (\\() -> {_annotated(expr, type_text)})"
     if not annotate:
-        return f"_ <- {action} (\n{_embed(expr)}\n  )"
-    return f"_ <- {action} {_annotated(expr, type_text)}"
+        return f"_ <- {action} (\\() -> (\n{_embed(expr)}\n  ))"
+    return f"_ <- {action} (\\() -> {_annotated(expr, type_text)})"
 
 
 def _annotated(expr: str, type_text: str) -> str:
@@ -468,7 +523,8 @@ def seen_type(type_text: str, payload: bytes) -> SeenType | None:
     return SeenType(type_text, "V", type_info, candidates[0])
 
 
-def known_type_statement(expr: str, seen: SeenType, out_path: str) -> str:
+def known_type_statement(expr: str, seen: SeenType, out_path: str, *,
+                         byte_limit: int | None = None) -> str:
     """A shorter writer statement for a value of a type seen before in the session.
 
     ``seen`` is what the payload of an earlier value with the same ``:type +d`` text taught
@@ -482,6 +538,7 @@ def known_type_statement(expr: str, seen: SeenType, out_path: str) -> str:
     ``writer_statement``.
 
     For sessions without ``RebindableSyntax`` only (it uses ``_ <-`` and literals).
+    ``byte_limit`` as for ``writer_statement``.
     """
     if not out_path:
         raise ValueError("out_path is empty")
@@ -505,8 +562,9 @@ def known_type_statement(expr: str, seen: SeenType, out_path: str) -> str:
         same = (f"(GHC.Show.show (Data.Typeable.typeOf {x}) GHC.Classes.== "
                 f"{haskell_string_literal(type_rep)})")
         body = f"(Data.Bool.bool {miss} {hit} {same})"
-    write = _write(out_path, _concat(_magic(_concat), body), literals=True)
-    return f"_ <- (\\{x} -> {write}) {_annotated(expr, seen.type_text)}"
+    action = _action(out_path, _concat(_magic(_concat), body), literals=True,
+                     byte_limit=byte_limit, cmd=False)
+    return f"_ <- {action} (\\() -> {_annotated(expr, seen.type_text)})"
 
 
 # A value whose type reaches every encoder above, so that its writer statement references
@@ -535,4 +593,4 @@ def warmup_statement(out_path: str, *, form: Literal["bind", "cmd"] = "bind") ->
     docstring): run once per session, before user code, it makes later value transfers leave
     ``:info`` output exactly as it would have been. Its payload can be discarded."""
     expr = f"({_WARMUP_EXPR} :: {_WARMUP_TYPE})"
-    return writer_statement(expr, _WARMUP_TYPE, out_path, form=form)
+    return writer_statement(expr, _WARMUP_TYPE, out_path, form=form, byte_limit=1 << 40)

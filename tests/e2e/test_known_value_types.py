@@ -58,9 +58,9 @@ def known_statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     used: list[str] = []
     real = known_type_statement
 
-    def recording(expr: str, *args: object) -> str:
+    def recording(expr: str, *args: object, **kwargs: object) -> str:
         used.append(expr)
-        return real(expr, *args)  # type: ignore[arg-type]
+        return real(expr, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(session_module, "known_type_statement", recording)
     return used

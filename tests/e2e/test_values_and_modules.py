@@ -15,6 +15,7 @@ from core.client import (
     CompileError,
     EvaluationError,
     Import,
+    OutputLimitError,
     Session,
     Target,
     TimeoutError_,
@@ -76,7 +77,9 @@ def test_eval_errors(session: Session) -> None:
     assert info.value.exception.type == "ErrorCall"
     assert info.value.exception.message.startswith("lazy boom")
     with pytest.raises(TimeoutError_):
-        session.eval("[1 ..] :: [Int]", timeout=1)
+        session.eval("filter (< 0) [1 ..] :: [Int]", timeout=1)
+    with pytest.raises(OutputLimitError, match="more than"):  # an infinite value that streams
+        session.eval("[1 ..] :: [Int]", timeout=60)
     assert session.eval("41 + 1 :: Int").value == 42
 
 

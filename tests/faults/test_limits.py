@@ -21,6 +21,7 @@ import pytest
 
 from core.client import (
     Client,
+    OutputLimitError,
     Session,
     SessionDiedError,
     SessionLimitError,
@@ -149,10 +150,12 @@ def test_time_limit_on_a_statement(fault_session: Session) -> None:
 @pytest.mark.parametrize(
     "expr",
     [
+        # Values that never get to their first element, or to the end of their count
+        # (a value that streams reaches the value limit first: see below).
         "length [1 ..]",
-        "[1 ..]",
-        "repeat 'x'",
-        "(1 :: Int, [1 :: Int ..])",
+        "filter (< 0) [1 ..]",
+        "filter (== 'y') (repeat 'x')",
+        "(1 :: Int, filter (< 0) [1 :: Int ..])",
         "Data.Map.fromList (zip [1 :: Int ..] (repeat (0 :: Int)))",
         "let s = Cons 1 s in s",  # no table encoding: sent as show text
     ],
@@ -174,7 +177,8 @@ def test_time_limit_covers_forcing_and_serialising_the_value(
 
 
 def test_time_limit_of_a_remote_reference_forced_later(fault_session: Session) -> None:
-    ref = fault_session.compile_expr("[1 :: Int ..]")  # lazy, as GHC's compileExpr: instant
+    # Lazy, as GHC's compileExpr: instant. Three elements, then a search without end.
+    ref = fault_session.compile_expr("[n | n <- [1 :: Int ..], n < 4 || n < 0]")
     with pytest.raises(TimeoutError_):
         fault_session.eval(ref.name, timeout=1)
     assert fault_session.eval(f"take 3 {ref.name}").value == [1, 2, 3]
@@ -243,6 +247,47 @@ def test_server_memory_stays_bounded_whatever_the_child_prints() -> None:
             assert outcome.truncated
             growth = (vm_kib(server.pid, "VmHWM") - before) * 1024
             assert growth < printed // 10, f"server peak RSS grew by {growth >> 20} MiB"
+    finally:
+        server.stop()
+
+
+# ---------------------------------------------------------------------- value size limit
+
+
+def test_an_infinite_value_meets_the_value_limit(fault_session: Session) -> None:
+    """The payload is cut at the session's value limit (48 MiB) as it is written: a clean
+    error, the interpreter not killed, its heap not exhausted (it used to run out of
+    memory and restart: lists were counted before being written and kept alive)."""
+    before = interpreter_pid(fault_session)
+    with pytest.raises(OutputLimitError, match="more than 50331648 bytes"):
+        fault_session.eval("[1 :: Int ..]", timeout=60)
+    assert interpreter_pid(fault_session) == before
+    assert fault_session.eval("take 3 [1 :: Int ..]").value == [1, 2, 3]
+
+
+VALUE_LIMITED_SERVER = """
+import sys
+from core.server import ServerConfig, parse_listen, serve_forever
+sys.exit(serve_forever(ServerConfig(value_limit=100_000), parse_listen("unix:" + sys.argv[1])))
+"""
+
+
+def test_the_value_limit_applies_to_every_kind_of_value() -> None:
+    server = ServerProcess(script=VALUE_LIMITED_SERVER)
+    try:
+        with server.connect() as client, client.open_session() as session:
+            session.run_decls("data S = S Int S deriving Show")
+            before = interpreter_pid(session)
+            for expr in ["[1 ..]", "Just (repeat 'x')", "(1 :: Int, [[1 :: Int ..]])",
+                         "Data.ByteString.Lazy.Char8.cycle (Data.ByteString.Lazy.Char8.pack \"a\")",
+                         "let s = S 1 s in s", "[1 :: Int .. 20000]"]:
+                with pytest.raises(OutputLimitError):
+                    session.eval(expr, timeout=30)
+                # Seen twice: the second time through the statement for a known type.
+                with pytest.raises(OutputLimitError):
+                    session.eval(expr, timeout=30)
+            assert interpreter_pid(session) == before
+            assert session.eval("[1 :: Int .. 10000]").value == list(range(1, 10001))
     finally:
         server.stop()
 

@@ -294,6 +294,11 @@ TABLE = [
     ("((1,2,3),(4,5,6,7)) :: ((Int,Int,Int),(Int,Int,Int,Int))", ((1, 2, 3), (4, 5, 6, 7)),
      "((Int,Int,Int),(Int,Int,Int,Int))"),
     ("[(1, 'a', True)] :: [(Int, Char, Bool)]", [(1, "a", True)], "[(Int,Char,Bool)]"),
+    # Lists below the top level and lazy ByteStrings cross in chunks (4096 elements).
+    ("Just [1 .. 10000] :: Maybe [Int]", Just(list(range(1, 10001))), "Maybe [Int]"),
+    ("[[1 .. 4097], [], [5]] :: [[Integer]]", [list(range(1, 4098)), [], [5]], "[[Integer]]"),
+    ("(Data.ByteString.Lazy.fromChunks [Data.ByteString.pack [1, 2], Data.ByteString.pack [3]],"
+     " Data.ByteString.Lazy.empty)", (b"\x01\x02\x03", b""), "(ByteString,ByteString)"),
 ]
 
 
@@ -391,6 +396,57 @@ def test_evaluation_error_surfaces(ghci: Ghci, out_dir: Path) -> None:
     stmt = writer_statement("1 `div` 0 :: Int", "Int", str(out_dir / "e"), opaque=True)
     _, err = ghci.run(stmt)
     assert "divide by zero" in err
+
+
+@pytest.mark.parametrize("expr", [
+    "[1 :: Int ..]", "[1 ..]", "Just [1 ..]", "repeat 'x'", "(1 :: Int, [1 :: Int ..])",
+    "Data.ByteString.Lazy.cycle (Data.ByteString.Lazy.pack [1, 2])", "map show [1 ..]",
+    "let s = S (1 :: Int) s in s",  # no table type: its show text is cut instead
+])
+def test_an_infinite_value_is_cut_at_the_byte_limit(ghci: Ghci, out_dir: Path,
+                                                    expr: str) -> None:
+    """Nothing is counted before it is written, so the writer streams and stops at the
+    limit (lists used to be counted first: an infinite one filled the heap)."""
+    ghci.ok("data S = S Int S deriving Show")
+    out = out_dir / "inf"
+    type_text = ghci.type_of(expr)
+    for literals in (True, False):
+        _, err = ghci.run(writer_statement(expr, type_text, str(out), literals=literals,
+                                           byte_limit=100_001))
+        assert err == ""
+        assert out.stat().st_size == 100_001
+    seen = seen_type(type_text, out.read_bytes())
+    if seen is not None:
+        _, err = ghci.run(known_type_statement(expr, seen, str(out), byte_limit=3_000))
+        assert err == "" and out.stat().st_size == 3_000
+
+
+def test_large_byte_limits_are_written_without_literals(ghci: Ghci, out_dir: Path) -> None:
+    out = out_dir / "lim"
+    ghci.ok(writer_statement("[1 :: Int .. 3]", "[Int]", str(out)))
+    whole = out.read_bytes()
+    for limit in (0, 1, 80, 0xFFFFF, 0x100000, 0x100001, 48 * 1024 * 1024 + 1, (1 << 40) - 1):
+        _, err = ghci.run(writer_statement("[1 :: Int .. 3]", "[Int]", str(out),
+                                           byte_limit=limit))
+        assert err == ""
+        assert out.read_bytes() == whole[:limit]
+    with pytest.raises(ValueError, match="out of range"):
+        writer_statement("x", "Int", "/o", byte_limit=1 << 41)
+
+
+@pytest.mark.parametrize("expr", ["[1 .. 5000000] :: [Int]", "Just [1 .. 3000000 :: Integer]",
+                                  "(Data.Text.pack \"x\", [1 .. 5000000 :: Int])"])
+def test_the_value_streams_in_constant_memory(out_dir: Path, expr: str) -> None:
+    """GHCi holds a statement's action while it runs; the value is made inside it, so what
+    has been written can be collected (a 40 MB [Int] used to keep 200 MB alive)."""
+    g = Ghci("+RTS", "-M120m", "-RTS")
+    try:
+        out = out_dir / "big"
+        _, err = g.run(writer_statement(expr, g.type_of(expr), str(out), literals=True))
+        assert err == ""
+        assert out.stat().st_size > 16_000_000
+    finally:
+        g.close()
 
 
 def test_out_paths_may_hold_any_character(ghci: Ghci, out_dir: Path) -> None:
