@@ -555,6 +555,7 @@ class Session:
                 # Line 0: the statement's own line, so that the expression's lines keep
                 # their numbers (a LINE pragma would turn a :cmd into a statement).
                 line=None if rebindable else 0,
+                source_file=_EVAL_SOURCE,
                 on_stdout=lambda text: emit("stdout", text),
             )
             diagnostics, rest = _leading_diagnostics(output.stderr)
@@ -578,7 +579,7 @@ class Session:
                 raise _writer_error(output.stderr, errors, expr_lines)
             user_stderr, shown = split_exception(rest)
             if (shown is not None and not opaque and not user_stderr and not rebindable
-                    and shown.startswith("<interactive>:0:")
+                    and shown.startswith(f"{_EVAL_SOURCE}:0:")
                     and "No instance for (Show" in shown):
                 # -fdefer-type-errors: the show fallback compiled with its missing instance
                 # deferred, and failed when run, before the value was touched.
@@ -587,8 +588,10 @@ class Session:
             if output.truncated:
                 user_stderr = _cut_to(user_stderr, self._quota_left(output, 0))
             if user_stderr:
-                emit("stderr", user_stderr)
+                emit("stderr", _expression_positions(user_stderr))
             if shown is not None:
+                # A call stack or a deferred type error points into the expression.
+                shown = _without_writer_context(_expression_positions(shown))
                 exc = self._exception(shown, reason)
                 if exc.type == "UserInterrupt":
                     raise InterruptedError_("interrupted while the value was computed",
@@ -1222,6 +1225,38 @@ def _after_dcolon(text: str, expr: str) -> str:
     return flat
 
 
+# The file name of the writer statement's positions (its LINE pragma). Positions under it
+# are in the user's expression from line 1 on (line 0 is the server's part): they are
+# reported as GHCi reports the expression's own, <interactive>, EXPR_INDENT columns left.
+# A name of their own tells them from positions of earlier statements (a call stack of a
+# function the user defined before), which are <interactive> too.
+_EVAL_SOURCE: Final = "<ghc-shim-eval>"
+_EVAL_POSITION: Final = re.compile(
+    re.escape(_EVAL_SOURCE) + r":(?:(\d+):(\d+)(?:-(\d+))?|\((\d+),(\d+)\)-\((\d+),(\d+)\))"
+)
+
+
+def _expression_positions(text: str) -> str:
+    """``text`` with the writer statement's positions as the expression's own."""
+    if _EVAL_SOURCE not in text:
+        return text
+
+    def place(match: re.Match[str]) -> str:
+        line, column, end_column, first, start, last, end = match.groups()
+        shift = EXPR_INDENT if int(line or first) >= 1 else 0
+
+        def col(c: str) -> int:
+            return max(1, int(c) - shift)
+
+        if line is not None:
+            span = f"{line}:{col(column)}" + (f"-{col(end_column)}" if end_column else "")
+        else:
+            span = f"({first},{col(start)})-({last},{col(end)})"
+        return f"<interactive>:{span}"
+
+    return _EVAL_POSITION.sub(place, text)
+
+
 def _writer_error(stderr: str, errors: list[Diagnostic], expr_lines: int) -> CompileError:
     """The error for a writer statement (sent with its first line as line 0) that GHC
     rejected although ``:type +d`` accepted the expression.
@@ -1232,7 +1267,7 @@ def _writer_error(stderr: str, errors: list[Diagnostic], expr_lines: int) -> Com
     """
     if all(d.line >= 1 and d.end_line <= expr_lines for d in errors):
         placed = [
-            dataclasses.replace(d, column=max(1, d.column - EXPR_INDENT),
+            dataclasses.replace(d, file="<interactive>", column=max(1, d.column - EXPR_INDENT),
                                 end_column=max(1, d.end_column - EXPR_INDENT),
                                 message=_without_writer_context(d.message))
             for d in errors
@@ -1251,11 +1286,11 @@ def _writer_error(stderr: str, errors: list[Diagnostic], expr_lines: int) -> Com
 def _without_writer_context(message: str) -> str:
     """``message`` without the context lines that quote the writer statement around the
     expression (``In the first argument of ‘\\ ghcShim'x -> ...’`` and its continuation,
-    up to the next ``•`` item)."""
+    up to the next ``•`` item or unindented line, such as a deferred type error's last)."""
     kept: list[str] = []
     skipping = False
     for line in message.split("\n"):
-        if line.lstrip().startswith("•"):
+        if line.lstrip().startswith("•") or not line.startswith((" ", "\t")):
             skipping = False
         if "ghcShim'" in line:
             skipping = True

@@ -348,6 +348,27 @@ def test_eval_with_deferred_type_errors(session: Session) -> None:
         value = session.eval("not")
         assert (value.type_rep, value.show) == ("Bool -> Bool", None)
     assert session.eval("[True]").value == [True]
+    # A type error in the expression itself is raised when the value is made, at the
+    # expression's own position, without the server's statement around it.
+    with pytest.raises(EvaluationError) as info:
+        session.eval("let y = 1 :: Int\nin y +\n  'c'")
+    assert info.value.exception is not None and info.value.exception.type == "TypeError"
+    message = info.value.exception.message
+    assert message.startswith("<interactive>:3:3: error:") and "(deferred type error)" in message
+    assert "ghcShim" not in message and "ghc-shim" not in message
+
+
+def test_call_stacks_point_into_the_expression(session: Session) -> None:
+    """As GHCi reports them for the expression typed at its prompt; a function the user
+    defined before keeps its own position."""
+    session.exec_stmt('let early = error "early" :: Int')
+    for expr, position in [('error "boom" :: Int', "<interactive>:1:1 in"),
+                           ('[1, 2,\n error "two"] :: [Int]', "<interactive>:2:2 in"),
+                           ("early", "<interactive>:1:13 in")]:
+        with pytest.raises(EvaluationError) as info:
+            session.eval(expr)
+        assert info.value.exception is not None
+        assert f"error, called at {position}" in info.value.exception.message
 
 
 def test_eval_of_a_type_that_cannot_be_written_back(session: Session) -> None:
