@@ -36,7 +36,6 @@ import signal
 import stat
 import string
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ from pathlib import Path
 from typing import Final
 
 from core.server.ghci_pipes import CommandOutput, GhciPipes, OutputCallback
+from core.server.workdirs import STDIN_NAME, lock_in_use, make_workdir
 
 __all__ = [
     "CommandOutput",
@@ -236,52 +236,16 @@ class GhciProcess:
         """
         ghc = find_ghc(config.ghc)
         owns_workdir = config.workdir is None
-        workdir = Path(config.workdir or tempfile.mkdtemp(prefix="ghc-shim-"))
-        stdin_path = workdir / "stdin"
-        stdin_fd = os.open(stdin_path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.set_inheritable(stdin_fd, True)
-        wrapper = workdir / "iserv"
-        limits = ""
-        if config.heap_mb is not None:
-            # glibc gives each thread that allocates its own 64 MB arena of address space;
-            # GHC's threaded runtime has several, and GHC reserves 2/3 of the limit for its
-            # heap at start, so 3 arenas left too little to load base: heap_mb=640 never
-            # started, 448 now and then. One arena: malloc is rare in the interpreter.
-            limits += "export MALLOC_ARENA_MAX=1\n"
-            limits += f"ulimit -v {config.heap_mb * 1024} || exit 97\n"
-        if config.cpu_seconds is not None:
-            limits += f"ulimit -t {config.cpu_seconds} || exit 97\n"
-        loop = asyncio.get_running_loop()
-        iserv = await loop.run_in_executor(None, _iserv_path, ghc, config.libdir)
-        wrapper.write_text(_WRAPPER.format(limits=limits, iserv=iserv, stdin_fd=stdin_fd,
-                                           pdeathsig=_pdeathsig_prefix()))
-        wrapper.chmod(stat.S_IRWXU)
-        args = [ghc, "--interactive", "-ignore-dot-ghci", "-fexternal-interpreter"]
-        args += ["-pgmi", str(wrapper)]
-        if config.libdir:
-            args += ["-B" + config.libdir]
-        args += list(config.flags)
-        env = dict(os.environ)
-        # GHC 9.0.2 under a non-UTF-8 locale ends the session on non-ASCII input.
-        env.update(LANG="C.UTF-8", LC_ALL="C.UTF-8", TERM="dumb")
-        env.pop("GHC_ENVIRONMENT", None)
+        workdir = Path(config.workdir) if config.workdir else make_workdir()
         try:
-            proc = subprocess.Popen(
-                args,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=env,
-                # Relative paths in `:load`, module search and the user's own file access
-                # resolve here, as they would in the caller's process with in-process GHC.
-                cwd=config.cwd or os.getcwd(),
-                pass_fds=(stdin_fd,),
-                start_new_session=True,  # its own process group, for SIGINT and cleanup
-                preexec_fn=functools.partial(_prepare_child, config.cpus),
-            )
-        except OSError as exc:
-            os.close(stdin_fd)
-            raise GhciStartError(f"cannot start {ghc}: {exc}") from exc
+            proc, stdin_fd = await cls._spawn(config, ghc, workdir)
+        except BaseException:
+            # Also when cancelled (a server stopping while its pool refills): nothing of a
+            # GHCi that never started may stay behind (temporary directories left by every
+            # start that was cut short are a known complaint about evaluation services).
+            if owns_workdir:
+                shutil.rmtree(workdir, ignore_errors=True)
+            raise
         marker = _new_marker()
         self = cls(proc, config, workdir, owns_workdir, stdin_fd, marker)
         try:
@@ -298,7 +262,69 @@ class GhciProcess:
                 tail = self._pipes.read_stderr_now().decode("utf-8", "replace").strip()
             await self.kill()
             raise GhciStartError(f"GHCi did not start ({ghc}): {exc} {tail}".strip()) from exc
+        except BaseException:
+            # Cancelled: no awaiting any more. SIGKILLed, it is gone within milliseconds.
+            self._kill_now()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._proc.wait(1.0)
+            raise
         return self
+
+    @staticmethod
+    async def _spawn(config: GhciConfig, ghc: str, workdir: Path
+                     ) -> tuple[subprocess.Popen[bytes], int]:
+        """Start GHCi with its files in ``workdir``: the process and its stdin file's fd."""
+        stdin_fd = os.open(workdir / STDIN_NAME, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            # Held while the server, GHCi or its interpreter lives (the interpreter inherits
+            # this descriptor): what tells a sweep that the directory is in use.
+            lock_in_use(stdin_fd)
+            os.set_inheritable(stdin_fd, True)
+            wrapper = workdir / "iserv"
+            limits = ""
+            if config.heap_mb is not None:
+                # glibc gives each thread that allocates its own 64 MB arena of address space;
+                # GHC's threaded runtime has several, and GHC reserves 2/3 of the limit for its
+                # heap at start, so 3 arenas left too little to load base: heap_mb=640 never
+                # started, 448 now and then. One arena: malloc is rare in the interpreter.
+                limits += "export MALLOC_ARENA_MAX=1\n"
+                limits += f"ulimit -v {config.heap_mb * 1024} || exit 97\n"
+            if config.cpu_seconds is not None:
+                limits += f"ulimit -t {config.cpu_seconds} || exit 97\n"
+            loop = asyncio.get_running_loop()
+            iserv = await loop.run_in_executor(None, _iserv_path, ghc, config.libdir)
+            wrapper.write_text(_WRAPPER.format(limits=limits, iserv=iserv, stdin_fd=stdin_fd,
+                                               pdeathsig=_pdeathsig_prefix()))
+            wrapper.chmod(stat.S_IRWXU)
+            args = [ghc, "--interactive", "-ignore-dot-ghci", "-fexternal-interpreter"]
+            args += ["-pgmi", str(wrapper)]
+            if config.libdir:
+                args += ["-B" + config.libdir]
+            args += list(config.flags)
+            env = dict(os.environ)
+            # GHC 9.0.2 under a non-UTF-8 locale ends the session on non-ASCII input.
+            env.update(LANG="C.UTF-8", LC_ALL="C.UTF-8", TERM="dumb")
+            env.pop("GHC_ENVIRONMENT", None)
+            try:
+                proc = subprocess.Popen(
+                    args,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    env=env,
+                    # Relative paths in `:load`, module search and the user's own file access
+                    # resolve here, as they would in the caller's process with in-process GHC.
+                    cwd=config.cwd or os.getcwd(),
+                    pass_fds=(stdin_fd,),
+                    start_new_session=True,  # its own process group, for SIGINT and cleanup
+                    preexec_fn=functools.partial(_prepare_child, config.cpus),
+                )
+            except OSError as exc:
+                raise GhciStartError(f"cannot start {ghc}: {exc}") from exc
+        except BaseException:
+            os.close(stdin_fd)
+            raise
+        return proc, stdin_fd
 
     def pin(self, cpus: frozenset[int]) -> None:
         """Keep GHCi, its threads and its interpreter (now or later started) on ``cpus``.
@@ -375,12 +401,15 @@ class GhciProcess:
 
     async def kill(self) -> None:
         """SIGKILL the whole process group (a busy GHCi ignores SIGTERM) and reap it."""
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self._proc.pid, signal.SIGKILL)
+        self._kill_group()
         await self._wait_exit(10.0)
         # A second signal catches an interpreter that was being spawned at the first.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self._proc.pid, signal.SIGKILL)
+        self._kill_now()
+
+    def _kill_now(self) -> None:
+        """SIGKILL the process group and release everything, without waiting (the process
+        is reaped by ``subprocess`` later)."""
+        self._kill_group()
         self._killed = True
         # Readers first: closing an fd under a registered reader would leave it waiting
         # for ever. A command being collected returns and reports the death.
@@ -505,6 +534,10 @@ class GhciProcess:
             if self._stdin_written:
                 with contextlib.suppress(OSError):
                     self._stdin_dirty = os.lseek(self._stdin_fd, 0, os.SEEK_CUR) > 0
+
+    def _kill_group(self) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._proc.pid, signal.SIGKILL)
 
     def _close_pipes(self) -> None:
         for pipe in (self._proc.stdin, self._proc.stdout, self._proc.stderr):

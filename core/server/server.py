@@ -44,6 +44,7 @@ from core.protocol.framing import DEFAULT_MAX_FRAME
 from core.server.eager import start_eagerly
 from core.server.ghci_process import GhciConfig, GhciProcess, GhciStartError, find_ghc
 from core.server.session import Emit, Session, SessionLimits, refuse_flag
+from core.server.workdirs import sweep_stale
 
 __all__ = ["Link", "Server", "ServerConfig"]
 
@@ -132,6 +133,8 @@ class Server:
         self.ghc_version = first.ghc_version
         self._pool.append(first)
         self._refill_pool()
+        # Directories of GHCis whose server was killed before it could remove them.
+        self.track(asyncio.get_running_loop().run_in_executor(None, sweep_stale))
         if self.config.idle_timeout is not None:
             self._idle_task = asyncio.create_task(self._expire_idle())
 

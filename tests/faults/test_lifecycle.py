@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -36,6 +37,7 @@ from tests.faults.support import (
     ROOT,
     Proc,
     ServerProcess,
+    all_procs,
     descendants,
     ghc_procs,
     interpreter_pid,
@@ -44,6 +46,7 @@ from tests.faults.support import (
     read_proc,
     stdout_of,
     survivors,
+    wait_until,
 )
 
 pytestmark = [pytest.mark.ghc, pytest.mark.timeout(120)]
@@ -236,6 +239,46 @@ def test_a_killed_server_leaves_no_ghci_behind() -> None:
             assert survivors(children, timeout=5) == []
         finally:
             kill_leftovers(children)  # a failure must not leak them
+
+
+def _workdirs(procs: list[Proc]) -> set[Path]:
+    """The directories of the GHCis among ``procs`` (``-pgmi DIR/iserv`` on ghc's command
+    line)."""
+    found = set()
+    for proc in ghc_procs(procs):
+        with contextlib.suppress(OSError):
+            args = Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\0")
+            if b"-pgmi" in args:
+                found.add(Path(os.fsdecode(args[args.index(b"-pgmi") + 1])).parent)
+    return found
+
+
+def test_the_next_server_removes_what_a_killed_one_left(session: Session) -> None:
+    """A killed server cannot remove its GHCis' directories; once they are gone, their
+    directories are unlocked and the next server's sweep removes them (the directory of a
+    live session, ``session``'s, stays)."""
+    with _busy_server() as server:
+        children = server.children()
+        left = _workdirs(children)
+        try:
+            assert len(left) >= 3, left
+            server.proc.kill()
+            server.proc.wait(10)
+            assert survivors(ghc_procs(children), timeout=5) == []
+        finally:
+            kill_leftovers(children)
+    assert all(d.exists() for d in left)
+    live = _workdirs(all_procs())
+    assert live
+    for directory in left | live:  # old enough for the sweep, as after a minute
+        os.utime(directory, (time.time() - 3600,) * 2)
+    after = ServerProcess()
+    try:
+        assert wait_until(lambda: not any(d.exists() for d in left), timeout=10), left
+        assert all(d.exists() for d in live)
+        assert session.eval("1 + 1 :: Int").value == 2
+    finally:
+        after.stop()
 
 
 def test_the_embedded_server_stops_with_its_client() -> None:

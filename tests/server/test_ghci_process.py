@@ -7,6 +7,7 @@ real behaviour is tested against the real GHCi in tests/e2e.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import stat
 import sys
@@ -137,3 +138,28 @@ def test_start_failure_quotes_the_reason(tmp_path: Path, monkeypatch: pytest.Mon
             await GhciProcess.start(GhciConfig(ghc=str(broken), heap_mb=None))
 
     run(main())
+
+
+@pytest.mark.parametrize("ticks", [0, 1, 2, 5, 50])
+def test_a_start_cut_short_leaves_nothing_behind(
+    fake_ghc: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ticks: int
+) -> None:
+    """A server that stops while its pool refills cancels a start half-way: its directory
+    and its GHCi must go with it (directories left this way piled up in /tmp)."""
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(temp))
+    fds_before = set(os.listdir("/proc/self/fd"))
+
+    async def main() -> None:
+        task = asyncio.create_task(GhciProcess.start(GhciConfig(ghc=fake_ghc, heap_mb=None)))
+        for _ in range(ticks):
+            await asyncio.sleep(0.001)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            ghci = await task
+            await ghci.kill()  # it had started already: the usual way out
+
+    run(main())
+    assert list(temp.iterdir()) == []
+    assert set(os.listdir("/proc/self/fd")) <= fds_before
