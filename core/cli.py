@@ -34,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--timeout", type=float, default=120.0,
                        help="default time limit per request, in seconds")
     serve.add_argument("--heap-mb", type=int, default=2048,
-                       help="address-space limit of each session's interpreter (0: none)")
+                       help="address-space limit of each session's interpreter, 40%% of "
+                            "it its heap (0: none)")
     serve.add_argument("--cpu-seconds", type=int, default=0,
                        help="CPU-time limit of each session's interpreter (0: none)")
     serve.add_argument("--idle-timeout", type=float, default=3600.0,

@@ -79,7 +79,8 @@ class GhciDiedError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class GhciConfig:
-    """How to start GHCi. ``heap_mb`` limits the interpreter process's address space."""
+    """How to start GHCi. ``heap_mb`` limits the interpreter process's address space; its
+    heap gets 40 % of it (``_HEAP_SHARE``)."""
 
     ghc: str = "ghc"
     flags: tuple[str, ...] = ()
@@ -130,8 +131,18 @@ _WRAPPER: Final = """#!/bin/bash
 # Started by GHC (-pgmi) as the external interpreter of one shim session. It applies the
 # session's resource limits to the interpreter only (not to the compiler) and gives it the
 # session's stdin file, whose open file description the shim server shares and rewinds.
-{limits}exec {pdeathsig}{iserv} "$@" 0<&{stdin_fd}
+{limits}exec {pdeathsig}{iserv} "$@" {rts}0<&{stdin_fd}
 """
+
+# The interpreter's heap limit (GHC's -M), as a share of its address-space limit. Under -M
+# a program that outgrows its heap gets GHC's HeapOverflow exception, in its own statement:
+# the session keeps its state. At the address-space limit alone the runtime died ("out of
+# memory") and the session had to be restarted and replayed. Why 40 %: GHC 9.0 reserves 2/3
+# of the address-space limit for its heap at start, and a collection near the limit needs
+# room beyond -M (stacks are copied); at 50 % deep recursions still died at 448-800 MB of
+# address space, at 40 % every memory bomb tried ended as HeapOverflow (448 MB to 4 GB).
+# After one, a session may still die later: its heap stays fragmented near the limit.
+_HEAP_SHARE: Final = 0.4
 
 
 def _pdeathsig_prefix() -> str:
@@ -293,8 +304,11 @@ class GhciProcess:
                 limits += f"ulimit -t {config.cpu_seconds} || exit 97\n"
             loop = asyncio.get_running_loop()
             iserv = await loop.run_in_executor(None, _iserv_path, ghc, config.libdir)
+            rts = ""
+            if config.heap_mb is not None:
+                rts = f"+RTS -M{max(1, int(config.heap_mb * _HEAP_SHARE))}m -RTS "
             wrapper.write_text(_WRAPPER.format(limits=limits, iserv=iserv, stdin_fd=stdin_fd,
-                                               pdeathsig=_pdeathsig_prefix()))
+                                               pdeathsig=_pdeathsig_prefix(), rts=rts))
             wrapper.chmod(stat.S_IRWXU)
             args = [ghc, "--interactive", "-ignore-dot-ghci", "-fexternal-interpreter"]
             args += ["-pgmi", str(wrapper)]
