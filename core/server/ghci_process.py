@@ -116,14 +116,22 @@ def _iserv_path(ghc: str, libdir: str | None) -> str:
     # then name the real one itself. The "-dyn" flavour of Debian's 9.0.2 aborts with
     # "internal error: stg_ap_v_ret" on the first statement; the static one works.
     if libdir is None:
-        libdir = subprocess.run(
-            [ghc, "--print-libdir"], capture_output=True, text=True, check=True, timeout=30
-        ).stdout.strip()
+        libdir = _libdir(ghc, os.stat(ghc).st_mtime_ns)
     for name in ("ghc-iserv", "ghc-iserv-dyn"):
         candidate = Path(libdir) / "bin" / name
         if candidate.exists():
             return str(candidate)
     raise GhciStartError(f"no ghc-iserv under {libdir}/bin: this GHC cannot interpret externally")
+
+
+@functools.lru_cache(maxsize=16)
+def _libdir(ghc: str, mtime_ns: int) -> str:
+    """``ghc --print-libdir``, once per GHC executable (and version of it: ``mtime_ns``).
+    Asked at every GHCi start it cost each ~60 ms of a CPU, competing with the sessions
+    when the pool refilled."""
+    return subprocess.run(
+        [ghc, "--print-libdir"], capture_output=True, text=True, check=True, timeout=30
+    ).stdout.strip()
 
 
 # bash, not sh: dash redirects only single-digit descriptors ("0<&11" is a syntax error).
