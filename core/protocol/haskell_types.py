@@ -55,6 +55,15 @@ class HsType:
         constrained or ``forall`` type, or one with a type variable anywhere in it."""
         return any(t.con in ("->", "=>", "forall") or t.is_variable for t in self.walk())
 
+    def depth(self) -> int:
+        """How deeply the type nests (``Int``: 1, ``[Int]``: 2)."""
+        deepest, stack = 0, [(self, 1)]
+        while stack:
+            t, d = stack.pop()
+            deepest = max(deepest, d)
+            stack.extend((a, d + 1) for a in t.args)
+        return deepest
+
     def walk(self) -> Iterator[HsType]:
         """This type and all its sub-types, depth first."""
         stack = [self]
@@ -276,4 +285,7 @@ def parse_type(text: str) -> HsType:
     """
     if not text.strip():
         raise ValueError("cannot parse type: empty text")
-    return _TypeParser(text).parse()
+    try:
+        return _TypeParser(text).parse()
+    except RecursionError:
+        raise ValueError("cannot parse type: it is nested too deeply") from None

@@ -38,6 +38,8 @@ known_type_statement``) when the value turns out to have another type; the serve
 writes the value the usual way, so ``'M'`` never reaches ``decode_value``.
 
 Kind ``'O'``: no body (the value was forced to WHNF only; no ``Show`` was available).
+Kind ``'V'`` is written only for types that nest at most ``MAX_VALUE_DEPTH`` (48) deep;
+a deeper one is sent as kind ``'S'``. The tree has no depth limit (at most 10,000 nodes).
 Kind ``'S'``: the body is utf8 ``show x`` (a type outside the table, or containing one).
 Kind ``'V'``: the body is ``enc(t)`` of the value, ``t`` given by the tree:
 
@@ -86,9 +88,12 @@ from core.protocol.show import show_value
 from core.protocol.type_table import MAX_TUPLE, TABLE_ARITY
 from core.protocol.value_classes import Just, Left, Nothing, Right
 
-__all__ = ["PAYLOAD_MAGIC", "DecodedValue", "decode_value", "value_header"]
+__all__ = ["MAX_VALUE_DEPTH", "PAYLOAD_MAGIC", "DecodedValue", "decode_value", "value_header"]
 
 PAYLOAD_MAGIC: Final = b"HSV2"
+# Kind 'V' is written only for types nesting at most this deep (``[[Int]]``: 3); a deeper
+# value of table types is sent as show text, so decoding never recurses deeper than this.
+MAX_VALUE_DEPTH: Final = 48
 
 
 # ---------------------------------------------------------------------------------------------
@@ -214,7 +219,6 @@ class DecodedValue:
                 f"has_show={self.has_show!r})")
 
 
-_MAX_TREE_DEPTH: Final = 64
 _MAX_TREE_NODES: Final = 10_000
 _TERMINATOR: Final = b"\xff"
 _SEMICOLON: Final = b";"
@@ -296,22 +300,34 @@ def _read_header(data: bytes) -> _Header:
 
 
 def _read_tree(r: _Reader, order: str) -> _Tree:
-    budget = [_MAX_TREE_NODES]
-
-    def go(depth: int) -> _Tree:
-        if depth > _MAX_TREE_DEPTH:
-            raise ValueError("payload type is nested too deeply")
-        budget[0] -= 1
-        if budget[0] < 0:
+    """The type tree, read without recursion (a type may nest deeper than Python's stack
+    allows; only a table type's value is decoded recursively, and the writer sends those
+    only up to ``MAX_VALUE_DEPTH``)."""
+    budget = _MAX_TREE_NODES
+    # Each entry: a node read but not finished (module, name, args still to read, args read).
+    pending: list[tuple[str, str, int, list[_Tree]]] = []
+    while True:
+        budget -= 1
+        if budget < 0:
             raise ValueError("payload type is too large")
         module = _utf8(r.until(_TERMINATOR), "type module")
         name = _utf8(r.until(_TERMINATOR), "type name")
         argc = _read_int(r, order)
         if not 0 <= argc <= 64:
             raise ValueError(f"payload type has a bad argument count ({argc})")
-        return _Tree(module, name, tuple(go(depth + 1) for _ in range(argc)))
-
-    return go(0)
+        if argc:
+            pending.append((module, name, argc, []))
+            continue
+        node = _Tree(module, name, ())
+        while pending:  # finish every node whose last argument this was
+            module, name, argc, args = pending[-1]
+            args.append(node)
+            if len(args) < argc:
+                break
+            pending.pop()
+            node = _Tree(module, name, tuple(args))
+        else:
+            return node
 
 
 def value_header(payload: bytes) -> tuple[str, int]:

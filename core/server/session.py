@@ -1276,6 +1276,14 @@ def _writer_error(stderr: str, errors: list[Diagnostic], expr_lines: int) -> Com
             "\n\n".join(render_diagnostic(d) for d in placed),
             details=ErrorDetails(diagnostics=tuple(_info(d) for d in placed)),
         )
+    if any("Reduction stack overflow" in d.message for d in errors):
+        # GHC's own limit, met by the Show or Typeable instance of a type nested some 200
+        # deep: GHCi could not print such a value either.
+        return CompileError(
+            "the value cannot be copied out of the session: its type nests too deeply for "
+            "GHC to solve its Show or Typeable constraint within -freduction-depth (GHCi "
+            "could not print it either); set -freduction-depth=0 to lift the limit",
+        )
     return CompileError(
         "the value cannot be copied out of the session: GHC rejected the statement the "
         "server writes it with (the expression itself type-checks; please report this "

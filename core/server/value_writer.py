@@ -71,7 +71,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from core.protocol.payload import PAYLOAD_MAGIC, value_header
+from core.protocol.payload import MAX_VALUE_DEPTH, PAYLOAD_MAGIC, value_header
 from core.protocol.to_haskell import haskell_string_literal
 from core.protocol.values import HsType, haskell_type_name, parse_type
 
@@ -165,8 +165,11 @@ def candidate_types(t: HsType) -> list[HsType]:
     may denote, most likely first; empty when it names something outside the table.
 
     ``Text`` and ``ByteString`` without a telling qualifier may be strict or lazy; at most
-    8 readings are kept.
+    8 readings are kept. Empty for a type nesting deeper than ``MAX_VALUE_DEPTH``: such
+    a value is sent as show text.
     """
+    if t.depth() > MAX_VALUE_DEPTH:
+        return []
     heads = _node_candidates(t)
     if heads is None:
         return []

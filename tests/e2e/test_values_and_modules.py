@@ -358,6 +358,26 @@ def test_eval_with_deferred_type_errors(session: Session) -> None:
     assert "ghcShim" not in message and "ghc-shim" not in message
 
 
+def test_deeply_nested_values(session: Session) -> None:
+    """Nested up to MAX_VALUE_DEPTH, a value crosses as a value; deeper, as its show text;
+    deeper than GHC itself can show (-freduction-depth), a clear error naming the flag."""
+    def nested(depth: int) -> str:
+        return "[" * depth + "1 :: Int" + "]" * depth
+
+    value: object = session.eval(nested(30)).value
+    for _ in range(30):
+        assert isinstance(value, list)
+        value = value[0]
+    assert value == 1
+    deep = session.eval(nested(70))
+    assert deep.value is None and deep.show == nested(70).replace(" :: Int", "")
+    with pytest.raises(CompileError, match="-freduction-depth"):
+        session.eval(nested(400), timeout=60)
+    session.set_flags(["-freduction-depth=0"])
+    deeper = session.eval(nested(400), timeout=60)
+    assert deeper.value is None and deeper.show == nested(400).replace(" :: Int", "")
+
+
 def test_call_stacks_point_into_the_expression(session: Session) -> None:
     """As GHCi reports them for the expression typed at its prompt; a function the user
     defined before keeps its own position."""

@@ -19,6 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.protocol.payload import MAX_VALUE_DEPTH
 from core.protocol.to_haskell import python_to_haskell_forms
 from core.protocol.values import (
     PAYLOAD_MAGIC,
@@ -497,13 +498,43 @@ def test_malformed_payloads(data: bytes, message: str) -> None:
         decode_value(data)
 
 
-def test_deep_and_wide_trees_are_refused() -> None:
-    deep = tree(T("[" * 100 + "Int" + "]" * 100), "<")
+def deep_list_tree(depth: int) -> bytes:
+    """The tree of [[...[Int]...]], ``depth`` lists deep, written without recursion."""
+    return (b"GHC.Types\xff[]\xff" + struct.pack("<q", 1)) * depth + tree(T("Int"), "<")
+
+
+def test_deep_trees_are_read_without_recursion() -> None:
+    """GHC lets a type nest deeper than Python's stack (with -freduction-depth=0): its show
+    text still arrives; only a value of table types is decoded recursively, and the writer
+    sends those only up to MAX_VALUE_DEPTH."""
+    decoded = decode_value(raw_payload("S", "[[deep]]", deep_list_tree(5000), b"[[1]]"))
+    assert (decoded.type_rep, decoded.value, decoded.show) == ("[[deep]]", None, "[[1]]")
     with pytest.raises(ValueError, match="deeply"):
-        decode_value(raw_payload("V", "x", deep))
+        decode_value(raw_payload("V", "[[deep]]", deep_list_tree(5000), b"\0" * 8))
+    shallow = deep_list_tree(MAX_VALUE_DEPTH - 1)  # with Int: MAX_VALUE_DEPTH levels
+    # The top-level list has no counts; each list below it one chunk of one, then a 0.
+    body = (struct.pack("<q", 1) * (MAX_VALUE_DEPTH - 2) + struct.pack("<q", 7)
+            + struct.pack("<q", 0) * (MAX_VALUE_DEPTH - 2))
+    value: object = decode_value(raw_payload("V", "x", shallow, body)).value
+    for _ in range(MAX_VALUE_DEPTH - 1):
+        assert isinstance(value, list) and len(value) == 1
+        value = value[0]
+    assert value == 7
+
+
+def test_large_and_wide_trees_are_refused() -> None:
+    with pytest.raises(ValueError, match="too large"):
+        decode_value(raw_payload("S", "x", deep_list_tree(20_000), b"x"))
     node = b"M\xffN\xff" + struct.pack("<q", 60)
     with pytest.raises(ValueError):
         decode_value(raw_payload("V", "x", node * 200))
+
+
+def test_types_nesting_deeper_than_values_are_decoded_go_as_show_text() -> None:
+    assert candidate_types(T("[" * (MAX_VALUE_DEPTH - 1) + "Int" + "]" * (MAX_VALUE_DEPTH - 1)))
+    assert candidate_types(T("[" * MAX_VALUE_DEPTH + "Int" + "]" * MAX_VALUE_DEPTH)) == []
+    with pytest.raises(ValueError, match="nested too deeply"):
+        parse_type("Maybe (" * 2000 + "Int" + ")" * 2000)
 
 
 @settings(max_examples=300)
