@@ -203,6 +203,20 @@ class ServerProcess(launcher.ServerProcess):
             os.unlink(self.log_path)
 
 
+_CONFIGURED_SERVER = """
+import sys
+from core.server import ServerConfig, parse_listen, serve_forever
+sys.exit(serve_forever(ServerConfig({settings}), parse_listen("unix:" + sys.argv[1])))
+"""
+
+
+def configured_server(**settings: object) -> ServerProcess:
+    """A server process with ``ServerConfig(**settings)``: for settings the command line
+    does not offer (values are written with ``repr``)."""
+    text = ", ".join(f"{name}={value!r}" for name, value in settings.items())
+    return ServerProcess(script=_CONFIGURED_SERVER.format(settings=text))
+
+
 # ---------------------------------------------------------------------- raw protocol
 
 

@@ -30,6 +30,7 @@ from core.client import (
 from core.protocol.errors import UnknownSessionError
 from tests.faults.support import (
     ServerProcess,
+    configured_server,
     interpreter_pid,
     is_gone,
     stdout_of,
@@ -265,15 +266,8 @@ def test_an_infinite_value_meets_the_value_limit(fault_session: Session) -> None
     assert fault_session.eval("take 3 [1 :: Int ..]").value == [1, 2, 3]
 
 
-VALUE_LIMITED_SERVER = """
-import sys
-from core.server import ServerConfig, parse_listen, serve_forever
-sys.exit(serve_forever(ServerConfig(value_limit=100_000), parse_listen("unix:" + sys.argv[1])))
-"""
-
-
 def test_the_value_limit_applies_to_every_kind_of_value() -> None:
-    server = ServerProcess(script=VALUE_LIMITED_SERVER)
+    server = configured_server(value_limit=100_000)
     try:
         with server.connect() as client, client.open_session() as session:
             session.run_decls("data S = S Int S deriving Show")
@@ -295,15 +289,8 @@ def test_the_value_limit_applies_to_every_kind_of_value() -> None:
 # ---------------------------------------------------------------------- rlimits and counts
 
 
-CPU_LIMITED_SERVER = """
-import sys
-from core.server import ServerConfig, parse_listen, serve_forever
-sys.exit(serve_forever(ServerConfig(cpu_seconds=1), parse_listen("unix:" + sys.argv[1])))
-"""
-
-
 def test_cpu_limit_kills_the_interpreter_only() -> None:
-    server = ServerProcess(script=CPU_LIMITED_SERVER)
+    server = configured_server(cpu_seconds=1)
     try:
         with server.connect() as client, client.open_session() as session:
             session.exec_stmt("let kept = 14 :: Int")
