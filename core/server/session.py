@@ -53,6 +53,7 @@ from core.server.haskell_source import bound_names, check_sendable, classify, de
 from core.server.journal import Journal, JournalEntry
 from core.server.output import StderrStreamer
 from core.server.value_writer import (
+    EVAL_SOURCE,
     EXPR_INDENT,
     SeenType,
     known_type_statement,
@@ -555,7 +556,7 @@ class Session:
                 # Line 0: the statement's own line, so that the expression's lines keep
                 # their numbers (a LINE pragma would turn a :cmd into a statement).
                 line=None if rebindable else 0,
-                source_file=_EVAL_SOURCE,
+                source_file=EVAL_SOURCE,
                 on_stdout=lambda text: emit("stdout", text),
             )
             diagnostics, rest = _leading_diagnostics(output.stderr)
@@ -569,20 +570,19 @@ class Session:
                 if not opaque and "No instance for (Show" in output.stderr:
                     opaque = True
                     continue
-                if rebindable:
-                    raise self._compile_error(output.stderr, "compile error")
-                if annotate and any(d.line > expr_lines for d in errors):
+                if annotate and not rebindable and any(d.line > expr_lines for d in errors):
                     # GHC cannot read the type back as it printed it (one that needs an
                     # extension to be written, say): without the annotation, then.
                     annotate = False
                     continue
                 raise _writer_error(output.stderr, errors, expr_lines)
             user_stderr, shown = split_exception(rest)
-            if (shown is not None and not opaque and not user_stderr and not rebindable
-                    and shown.startswith(f"{_EVAL_SOURCE}:0:")
+            if (shown is not None and not opaque and not user_stderr
+                    and shown.startswith(_SERVER_PART[rebindable])
                     and "No instance for (Show" in shown):
                 # -fdefer-type-errors: the show fallback compiled with its missing instance
-                # deferred, and failed when run, before the value was touched.
+                # deferred, and failed when run, before the value was touched. (Were it a
+                # deferred error of the user's, the opaque statement raises it again.)
                 opaque = True
                 continue
             if output.truncated:
@@ -1225,20 +1225,21 @@ def _after_dcolon(text: str, expr: str) -> str:
     return flat
 
 
-# The file name of the writer statement's positions (its LINE pragma). Positions under it
-# are in the user's expression from line 1 on (line 0 is the server's part): they are
-# reported as GHCi reports the expression's own, <interactive>, EXPR_INDENT columns left.
-# A name of their own tells them from positions of earlier statements (a call stack of a
-# function the user defined before), which are <interactive> too.
-_EVAL_SOURCE: Final = "<ghc-shim-eval>"
+# Positions under the writer statement's own file name (value_writer.EVAL_SOURCE) are in
+# the user's expression from line 1 on (line 0 is the server's part): they are reported as
+# GHCi reports the expression's own, <interactive>, EXPR_INDENT columns left.
+# Where the server's part of a writer statement begins: line 0 of EVAL_SOURCE (a "bind"
+# statement, by the server's LINE pragma), or GHCi's own numbering (a ":cmd", whose
+# expression alone has a pragma).
+_SERVER_PART: Final = {False: f"{EVAL_SOURCE}:0:", True: "<interactive>:"}
 _EVAL_POSITION: Final = re.compile(
-    re.escape(_EVAL_SOURCE) + r":(?:(\d+):(\d+)(?:-(\d+))?|\((\d+),(\d+)\)-\((\d+),(\d+)\))"
+    re.escape(EVAL_SOURCE) + r":(?:(\d+):(\d+)(?:-(\d+))?|\((\d+),(\d+)\)-\((\d+),(\d+)\))"
 )
 
 
 def _expression_positions(text: str) -> str:
     """``text`` with the writer statement's positions as the expression's own."""
-    if _EVAL_SOURCE not in text:
+    if EVAL_SOURCE not in text:
         return text
 
     def place(match: re.Match[str]) -> str:
@@ -1265,7 +1266,8 @@ def _writer_error(stderr: str, errors: list[Diagnostic], expr_lines: int) -> Com
     ``-Werror``, say) are reported at the expression's own positions; an error in the
     server's part of the statement says so instead of pointing at code the user never wrote.
     """
-    if all(d.line >= 1 and d.end_line <= expr_lines for d in errors):
+    if all(d.file == EVAL_SOURCE and d.line >= 1 and d.end_line <= expr_lines
+           for d in errors):
         placed = [
             dataclasses.replace(d, file="<interactive>", column=max(1, d.column - EXPR_INDENT),
                                 end_column=max(1, d.end_column - EXPR_INDENT),

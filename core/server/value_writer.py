@@ -76,6 +76,7 @@ from core.protocol.to_haskell import haskell_string_literal
 from core.protocol.values import HsType, haskell_type_name, parse_type
 
 __all__ = [
+    "EVAL_SOURCE",
     "EXPR_INDENT",
     "HsType",
     "SeenType",
@@ -94,6 +95,10 @@ _COUNT: Final = f"{_P}primFixed {_P}intHost"
 # Elements per chunk of a nested list: one interpreted call per chunk, not per element.
 _CHUNK: Final = 4096
 EXPR_INDENT: Final = 8  # columns before each line of the expression in a statement
+# The file name GHC gives positions in the expression (a LINE pragma: the server's for the
+# whole of a "bind" statement, the statement's own before the expression in a ":cmd"):
+# they are told from positions of earlier statements, which are <interactive>.
+EVAL_SOURCE: Final = "<ghc-shim-eval>"
 _INDENT: Final = " " * EXPR_INDENT
 _MAX_CANDIDATES: Final = 8
 
@@ -424,9 +429,10 @@ def writer_statement(expr: str, type_text: str, out_path: str, *, opaque: bool =
     spans several lines: send it inside ``:{``/``:}``. The first line is the statement's
     own; ``expr`` follows on lines of its own, indented by 8 columns, then one closing line:
     ``expr``'s line *i* is the statement's line *i* (counting from 0), so a diagnostic's
-    position maps back to it. ``expr`` is annotated with ``type_text`` (see ``_annotated``)
-    unless ``annotate=False`` (``form="bind"`` only: for a type text GHC cannot read back,
-    say one that needs an extension to be written).
+    position maps back to it (``form="cmd"``: a LINE pragma comes first, and GHC reports
+    the expression's line *i* as line *i* of ``EVAL_SOURCE``). ``expr`` is annotated with
+    ``type_text`` (see ``_annotated``) unless ``annotate=False`` (``form="bind"`` only: for
+    a type text GHC cannot read back, say one that needs an extension to be written).
 
     ``literals=True`` (for sessions without ``RebindableSyntax``, where a string or list
     literal means what it says: under ``OverloadedStrings`` the expected type still fixes a
@@ -471,13 +477,15 @@ def writer_statement(expr: str, type_text: str, out_path: str, *, opaque: bool =
     action = _action(out_path, builder, literals=literals, byte_limit=byte_limit,
                      cmd=form == "cmd")
     if form == "cmd":
-        return f":cmd {action} (\\() -> {_annotated(expr, type_text)})"
+        # A LINE pragma in a :{ block would hide the :cmd, but one inside its expression
+        # is honoured: the expression's line i is reported as line i of EVAL_SOURCE.
+        return f":cmd {action} (\\() -> {_annotated(expr, type_text, line_pragma=True)})"
     if not annotate:
         return f"_ <- {action} (\\() -> (\n{_embed(expr)}\n  ))"
     return f"_ <- {action} (\\() -> {_annotated(expr, type_text)})"
 
 
-def _annotated(expr: str, type_text: str) -> str:
+def _annotated(expr: str, type_text: str, *, line_pragma: bool = False) -> str:
     """``expr`` at the type ``:type +d`` gave it, on lines of its own (line 1 of the statement
     onwards, indented by ``_INDENT``). The annotation makes the value the one whose type the
     reply states whatever the session's defaulting rules (``:cmd`` and
@@ -485,8 +493,9 @@ def _annotated(expr: str, type_text: str) -> str:
     defaulting inside the user's expression, where a ``-Wtype-defaults`` warning (an error
     under ``-Werror``) then points."""
     annotation = " ".join(type_text.split())
+    pragma = f'{{-# LINE 1 "{EVAL_SOURCE}" #-}}\n' if line_pragma else ""
     # Parenthesised first: the expression may carry its own annotation already.
-    return f"((\n{_embed(expr)}\n  ) :: {annotation})"
+    return f"((\n{pragma}{_embed(expr)}\n  ) :: {annotation})"
 
 
 def _written_type(type_text: str) -> HsType:

@@ -341,8 +341,11 @@ def test_eval_without_extended_default_rules(session: Session) -> None:
     assert session.eval("length [1, 2]").value == 2
 
 
-def test_eval_with_deferred_type_errors(session: Session) -> None:
-    session.set_flags(["-fdefer-type-errors"])
+@pytest.mark.parametrize("rebindable", [False, True])
+def test_eval_with_deferred_type_errors(session: Session, rebindable: bool) -> None:
+    session.set_flags(["-fdefer-type-errors"] + (["-XRebindableSyntax"] if rebindable else []))
+    if rebindable:
+        session.set_context([Import("Prelude")])
     # The show fallback's missing instance is deferred to run time: still an opaque value.
     for _ in range(2):
         value = session.eval("not")
@@ -378,9 +381,14 @@ def test_deeply_nested_values(session: Session) -> None:
     assert deeper.value is None and deeper.show == nested(400).replace(" :: Int", "")
 
 
-def test_call_stacks_point_into_the_expression(session: Session) -> None:
+@pytest.mark.parametrize("rebindable", [False, True])
+def test_call_stacks_point_into_the_expression(session: Session, rebindable: bool) -> None:
     """As GHCi reports them for the expression typed at its prompt; a function the user
-    defined before keeps its own position."""
+    defined before keeps its own position. (Under RebindableSyntax the value is written by a
+    :cmd command, not a statement.)"""
+    if rebindable:
+        session.set_flags(["-XRebindableSyntax"])
+        session.set_context([Import("Prelude")])
     session.exec_stmt('let early = error "early" :: Int')
     for expr, position in [('error "boom" :: Int', "<interactive>:1:1 in"),
                            ('[1, 2,\n error "two"] :: [Int]', "<interactive>:2:2 in"),

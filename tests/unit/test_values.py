@@ -828,7 +828,9 @@ def test_writer_statement_variants() -> None:
     assert "cast" not in shown and "GHC.Show.show ghcShim'x" in shown
     cmd = writer_statement("x -- c\n  + 1", "Maybe  Int", "/o", form="cmd")
     assert cmd.startswith(":cmd ")
-    assert cmd.endswith("((\n        x -- c\n          + 1\n  ) :: Maybe Int))")
+    # A :cmd's expression carries its own LINE pragma (one before the block would hide it).
+    assert cmd.endswith('((\n{-# LINE 1 "<ghc-shim-eval>" #-}\n        x -- c\n          + 1\n'
+                        "  ) :: Maybe Int))")
     assert "GHC.Base.return GHC.Base.mempty" in cmd
     assert writer_statement("x", "not a type (", "/o").count("cast") == 0
 
