@@ -58,6 +58,9 @@ _HOLD_SECONDS: Final = 0.005
 _HOLD_BYTES: Final = 256 * 1024
 # At the latest, how long after a session took the pool's GHCi a new one is started.
 _REFILL_DELAY: Final = 0.25
+# Address space (MB) GHC 9.0.2's ghc-iserv needs to load base and start, with its heap
+# limit (tests/faults/test_crashes.py: 256 MB failed, 300 started).
+_HEAP_MB_TO_START: Final = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -449,7 +452,12 @@ class Server:
                         # GHC refused the session's own options: the caller's mistake. That
                         # includes a heap_mb too small for ghc-iserv to load base (256 MB
                         # here), which was reported as an internal server error.
-                        raise GhcUsageError(str(exc)) from exc
+                        hint = ""
+                        if options.heap_mb is not None and options.heap_mb < _HEAP_MB_TO_START:
+                            hint = (f" (heap_mb={options.heap_mb} may be too small: the "
+                                    f"interpreter needs about {_HEAP_MB_TO_START} MB of "
+                                    "address space to start)")
+                        raise GhcUsageError(f"{exc}{hint}") from exc
                     raise
         finally:
             self._starting -= 1

@@ -309,7 +309,8 @@ def test_getline_without_input_never_blocks(fault_session: Session) -> None:
 
 def test_a_heap_limit_too_small_to_start_is_the_callers_error(fault_client: Client) -> None:
     # ghc-iserv needs about 300 MB of address space to load base (GHC 9.0.2, static iserv).
-    with pytest.raises(GhcUsageError, match="GHCi did not start"):
+    with pytest.raises(GhcUsageError, match="GHCi did not start") as info:
         fault_client.open_session(heap_mb=64)
+    assert "heap_mb=64 may be too small" in str(info.value)
     with fault_client.open_session() as session:  # and the server carries on
         assert stdout_of(session, "print 1") == "1\n"
