@@ -14,8 +14,8 @@ while any of them keeps that open file, so it is released only when the server, 
 the interpreter are all gone. A directory is removed only if the lock can be taken and
 it has not changed for a while (a directory being created has no locked file yet).
 
-Must not: touch directories not made here (other prefixes, other users' files), or
-block on a lock.
+Must not: touch directories not made here (other prefixes, other users' files, those of
+server versions that did not lock theirs), or block on a lock.
 """
 
 from __future__ import annotations
@@ -31,7 +31,10 @@ from typing import Final
 
 __all__ = ["PREFIX", "STDIN_NAME", "lock_in_use", "make_workdir", "sweep_stale"]
 
-PREFIX: Final = "ghc-shim-"
+# Directories of servers that lock them. Versions before the lock named theirs
+# "ghc-shim-" + 8 letters, digits or "_" (never a "-"): a live one of those, unlocked, must not
+# be taken for a leftover, so they are left alone.
+PREFIX: Final = "ghc-shim-ghci-"
 STDIN_NAME: Final = "stdin"
 _MIN_AGE: Final = 60.0  # seconds without change before an unlocked directory is removed
 
@@ -60,7 +63,7 @@ def sweep_stale(directory: str | None = None, *, min_age: float = _MIN_AGE) -> i
     except OSError:
         return 0
     for entry in entries:
-        if not entry.name.startswith(PREFIX) or entry.name.startswith(PREFIX + "server-"):
+        if not entry.name.startswith(PREFIX):
             continue
         with contextlib.suppress(OSError):
             info = entry.stat(follow_symlinks=False)

@@ -59,7 +59,13 @@ def test_only_old_unlocked_directories_of_the_server_are_removed(
     foreign = tmp_path / "ghc-other"
     foreign.mkdir()
     os.utime(foreign, (OLD, OLD))
-    client_side = workdir(tmp_path, "server-abc")  # the client launcher's, not a GHCi's
+    # The client launcher's (not a GHCi's), and one of a server version that did not lock.
+    client_side = tmp_path / "ghc-shim-server-abc"
+    unlocked_kind = tmp_path / "ghc-shim-k2x9ab_q"
+    for other in (client_side, unlocked_kind):
+        other.mkdir()
+        (other / STDIN_NAME).write_text("")
+        os.utime(other, (OLD, OLD))
     a_file = tmp_path / (PREFIX + "file")
     a_file.write_text("")
     os.utime(a_file, (OLD, OLD))
@@ -68,7 +74,7 @@ def test_only_old_unlocked_directories_of_the_server_are_removed(
 
     assert sweep_stale(str(tmp_path)) == 2
     assert not abandoned.exists() and not never_started.exists()
-    for kept in (young, foreign, client_side, a_file, link, holder):
+    for kept in (young, foreign, client_side, unlocked_kind, a_file, link, holder):
         assert kept.exists(), kept
     assert (holder / STDIN_NAME).exists()
 
