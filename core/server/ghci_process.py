@@ -99,8 +99,6 @@ def find_ghc(explicit: str | None = None) -> str:
     Raises:
         GhciStartError: no such executable.
     """
-
-
     name = explicit or os.environ.get("GHC_SHIM_GHC") or "ghc"
     path = shutil.which(name)
     if path is None:
@@ -151,6 +149,23 @@ _WRAPPER: Final = """#!/bin/bash
 # address space, at 40 % every memory bomb tried ended as HeapOverflow (448 MB to 4 GB).
 # After one, a session may still die later: its heap stays fragmented near the limit.
 _HEAP_SHARE: Final = 0.4
+
+
+def _wrapper_script(config: GhciConfig, iserv: str, stdin_fd: int) -> str:
+    """The interpreter's wrapper (``_WRAPPER``) with the session's limits filled in."""
+    limits = rts = ""
+    if config.heap_mb is not None:
+        # glibc gives each thread that allocates its own 64 MB arena of address space;
+        # GHC's threaded runtime has several, and GHC reserves 2/3 of the limit for its
+        # heap at start, so 3 arenas left too little to load base: heap_mb=640 never
+        # started, 448 now and then. One arena: malloc is rare in the interpreter.
+        limits += "export MALLOC_ARENA_MAX=1\n"
+        limits += f"ulimit -v {config.heap_mb * 1024} || exit 97\n"
+        rts = f"+RTS -M{max(1, int(config.heap_mb * _HEAP_SHARE))}m -RTS "
+    if config.cpu_seconds is not None:
+        limits += f"ulimit -t {config.cpu_seconds} || exit 97\n"
+    return _WRAPPER.format(limits=limits, iserv=iserv, stdin_fd=stdin_fd,
+                           pdeathsig=_pdeathsig_prefix(), rts=rts)
 
 
 def _pdeathsig_prefix() -> str:
@@ -300,23 +315,9 @@ class GhciProcess:
             lock_in_use(stdin_fd)
             os.set_inheritable(stdin_fd, True)
             wrapper = workdir / "iserv"
-            limits = ""
-            if config.heap_mb is not None:
-                # glibc gives each thread that allocates its own 64 MB arena of address space;
-                # GHC's threaded runtime has several, and GHC reserves 2/3 of the limit for its
-                # heap at start, so 3 arenas left too little to load base: heap_mb=640 never
-                # started, 448 now and then. One arena: malloc is rare in the interpreter.
-                limits += "export MALLOC_ARENA_MAX=1\n"
-                limits += f"ulimit -v {config.heap_mb * 1024} || exit 97\n"
-            if config.cpu_seconds is not None:
-                limits += f"ulimit -t {config.cpu_seconds} || exit 97\n"
             loop = asyncio.get_running_loop()
             iserv = await loop.run_in_executor(None, _iserv_path, ghc, config.libdir)
-            rts = ""
-            if config.heap_mb is not None:
-                rts = f"+RTS -M{max(1, int(config.heap_mb * _HEAP_SHARE))}m -RTS "
-            wrapper.write_text(_WRAPPER.format(limits=limits, iserv=iserv, stdin_fd=stdin_fd,
-                                               pdeathsig=_pdeathsig_prefix(), rts=rts))
+            wrapper.write_text(_wrapper_script(config, iserv, stdin_fd))
             wrapper.chmod(stat.S_IRWXU)
             args = [ghc, "--interactive", "-ignore-dot-ghci", "-fexternal-interpreter"]
             args += ["-pgmi", str(wrapper)]

@@ -541,9 +541,9 @@ class Session:
         known = None if rebindable else self._known_types.get(type_text)
         annotate = True
         expr_lines = expr.count("\n") + 1
+        # One byte beyond the limit: a file that long says the value did not fit.
+        byte_limit = self.limits.value_limit + 1
         while True:
-            # One byte beyond the limit: a file that long says the value did not fit.
-            byte_limit = self.limits.value_limit + 1
             if known is not None:
                 statement = known_type_statement(expr, known, str(path), byte_limit=byte_limit)
             else:
