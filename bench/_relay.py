@@ -77,11 +77,11 @@ def main(mode: str) -> None:
                     "output": [{"stream": "stdout", "text": text}],
                 }))
             else:
-                request = m.REQUEST_ADAPTER.validate_python(read_frame(0, decoder))
-                assert isinstance(request, m.ExecStmt)
-                text = ghci.command(request.stmt).decode()
+                validated = m.REQUEST_ADAPTER.validate_python(read_frame(0, decoder))
+                assert isinstance(validated, m.ExecStmt)
+                text = ghci.command(validated.stmt).decode()
                 os.write(1, encode_message(m.ExecResult(
-                    id=request.id, names=["it"],
+                    id=validated.id, names=["it"],
                     output=[m.OutputChunk(stream="stdout", text=text)],
                 )))
     except EOFError:

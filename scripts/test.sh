@@ -6,5 +6,5 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
 ruff check .
-mypy --strict compat core
+mypy --strict compat core tests bench
 pytest "$@"

@@ -436,7 +436,8 @@ def test_expr_type_modes_and_type_kind() -> None:
         assert GHC.typeKind(False, "Maybe") == ("Maybe", "* -> *")
         assert GHC.typeKind(True, "Maybe Int") == ("Maybe Int", "*")
         type_, kind = GHC.typeKind(False, "Either Int")
-        assert isinstance(type_, GHC.Type) and isinstance(kind, GHC.Kind)
+        assert isinstance(type_, GHC.Type)
+        assert isinstance(kind, GHC.Kind)
         with pytest.raises(GHC.SourceError):
             GHC.typeKind(False, "NoSuchType")
 

@@ -29,7 +29,8 @@ def test_protocol_error_is_abstract() -> None:
 
 def test_timeout_error_is_also_the_builtin() -> None:
     exc = errors.TimeoutError_("slow")
-    assert isinstance(exc, TimeoutError) and str(exc) == "slow"
+    assert isinstance(exc, TimeoutError)
+    assert str(exc) == "slow"
 
 
 def test_details_are_reachable_from_the_exception() -> None:

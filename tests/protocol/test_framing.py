@@ -26,7 +26,7 @@ MESSAGES: list[dict[str, object]] = [
 
 
 def drain(decoder: FrameDecoder) -> list[object]:
-    out = []
+    out: list[object] = []
     while (frame := decoder.next_frame()) is not NEED_DATA and frame is not END_OF_STREAM:
         out.append(frame)
     return out

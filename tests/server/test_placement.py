@@ -17,7 +17,7 @@ def _server(cpus: list[int], server_cpu: int | None) -> Server:
 
 
 def _take(server: Server, count: int) -> list[int]:
-    taken = []
+    taken: list[int] = []
     for _ in range(count):
         cpus = server._take_cpu()
         assert cpus is not None and len(cpus) == 1
