@@ -273,48 +273,144 @@ def _checked_integral(v: object, con: str) -> int:
     return v
 
 
-# A list of integers this long or longer whose values span less than a code point range is
-# written as one Char per element: GHCi compiles a Char literal in ~60 us, an integer written
-# element by element (``fromInteger (toInteger (ord c))``) in ~430 us.
+# GHCi compiles every element of a list literal on its own: ~50-100 us for a constructor, a
+# string literal or a Char literal, ~1.2 ms for an integer beyond a code point built from
+# limbs (10^4 random Ints took 19 s). A list this long or longer is written instead as a
+# few large parts that compiled library code takes apart when the value is used: a string
+# literal costs GHCi ~0.65 us per character of source. Literal-free, only the integer
+# offsets below (Char literals) and the columns of tuples apply.
 _COMPACT_MIN: Final = 8
+_ZIP: Final = {2: "GHC.List.zip", 3: "GHC.List.zip3", 4: "Data.List.zip4",
+               5: "Data.List.zip5", 6: "Data.List.zip6", 7: "Data.List.zip7"}
+# Decimal text read back by bytestring's (compiled) readInteger; Python refuses str() of an
+# int with more than 4300 digits, so such a list is written element by element.
+_READ_INTEGERS: Final = ("(GHC.Base.map GHC.Num.fromInteger (Data.List.unfoldr "
+                         "(Data.ByteString.Char8.readInteger GHC.Base.. "
+                         "Data.ByteString.Char8.dropSpace) (Data.ByteString.Char8.pack {})))")
+# Pieces of one string literal, cut by a list of lengths.
+_SPLIT_BY_LENGTHS: Final = ("(GHC.Base.map {} (Data.Tuple.snd (Data.Traversable.mapAccumL "
+                            "(\\ghcShim's ghcShim'n -> Data.Tuple.swap "
+                            "(GHC.List.splitAt ghcShim'n ghcShim's)) {} {})))")
+_STRING_LIKE: Final = ("Text", "LazyText", "ByteString", "LazyByteString")
 
 
 def _list_expr(items: list[Any] | tuple[Any, ...], elem: HsType,
                literals: bool) -> str:
     """A ``[elem]`` expression for ``items``."""
-    if elem.con in INTEGRAL_TYPE_NAMES and len(items) >= _COMPACT_MIN:
-        values = [_checked_integral(x, elem.con) for x in items]
-        base = min(values)
-        if max(values) - base < 0x110000:
-            offsets = _chars("".join(chr(x - base) for x in values), literals)
-            # Not ghcShim'c: _integer_expr's own lambda (a base of 2^20 or more) uses it,
-            # and -Wname-shadowing (an error under -Werror) would fire inside this one.
-            offset = _TO_INTEGER.format("ghcShim'o")
-            return ("(GHC.Base.map (\\ghcShim'o -> GHC.Num.fromInteger ("
-                    f"{_integer_expr(base)} GHC.Num.+ {offset})) {offsets})")
+    if len(items) >= _COMPACT_MIN:
+        expr = _long_list_expr(items, elem, literals)
+        if expr is not None:
+            return expr
     return "[" + ",".join(_expr(x, elem, literals) for x in items) + "]"
+
+
+def _long_list_expr(items: list[Any] | tuple[Any, ...], elem: HsType,
+                    literals: bool) -> str | None:
+    """``items`` in a form that GHCi compiles in time independent of their number, or None
+    where there is none for ``elem`` (or, without ``literals``, none literal-free)."""
+    con = elem.con
+    if con in INTEGRAL_TYPE_NAMES:
+        return _integral_list(items, con, literals)
+    if con in ("Double", "Float"):
+        # The bits, as _expr writes one number: NaN payloads and -0.0 cross exactly.
+        bits = [_float_bits(x, con) for x in items]
+        cast, word = (("GHC.Float.castWord64ToDouble", "Word64") if con == "Double"
+                      else ("GHC.Float.castWord32ToFloat", "Word32"))
+        return f"(GHC.Base.map {cast} {_list_expr(bits, HsType(word), literals)})"
+    if is_tuple_con(con) and len(elem.args) in _ZIP:
+        rows = [_checked_tuple(x, len(elem.args)) for x in items]
+        columns = [_list_expr([row[i] for row in rows], arg, literals)
+                   for i, arg in enumerate(elem.args)]
+        return f"({_ZIP[len(elem.args)]} {' '.join(columns)})"
+    if not literals:
+        return None
+    if con == "Bool":
+        flags = "".join("1" if _checked_bool(x) else "0" for x in items)
+        return f"(GHC.Base.map (GHC.Classes.== '1') {haskell_string_literal(flags)})"
+    if (con == "[]" and elem.args[0].con == "Char") or con in _STRING_LIKE:
+        pieces = [_string_text(x, elem) for x in items]
+        lengths = _list_expr([len(piece) for piece in pieces], HsType("Int"), literals)
+        pack = {"Text": "Data.Text.pack", "LazyText": "Data.Text.Lazy.pack",
+                "ByteString": "Data.ByteString.Char8.pack",
+                "LazyByteString": "Data.ByteString.Lazy.Char8.pack"}.get(con, "GHC.Base.id")
+        return _SPLIT_BY_LENGTHS.format(pack, haskell_string_literal("".join(pieces)), lengths)
+    return None
+
+
+def _integral_list(items: list[Any] | tuple[Any, ...], con: str, literals: bool) -> str | None:
+    values = [_checked_integral(x, con) for x in items]
+    base = min(values)
+    if max(values) - base < 0x110000:
+        # One Char per element: its offset from the smallest.
+        offsets = _chars("".join(chr(x - base) for x in values), literals)
+        # Not ghcShim'c: _integer_expr's own lambda (a base of 2^20 or more) uses it,
+        # and -Wname-shadowing (an error under -Werror) would fire inside this one.
+        offset = _TO_INTEGER.format("ghcShim'o")
+        return ("(GHC.Base.map (\\ghcShim'o -> GHC.Num.fromInteger ("
+                f"{_integer_expr(base)} GHC.Num.+ {offset})) {offsets})")
+    if not literals:
+        return None
+    try:
+        text = " ".join(map(str, values))
+    except ValueError:  # an int beyond Python's str() digit limit
+        return None
+    return _READ_INTEGERS.format(haskell_string_literal(text))
+
+
+def _checked_bool(v: object) -> bool:
+    if not isinstance(v, bool):
+        raise ValueError(f"{_short_repr(v)} is not a bool")
+    return v
+
+
+def _checked_tuple(v: object, arity: int) -> tuple[Any, ...]:
+    if not isinstance(v, tuple) or len(v) != arity:
+        raise ValueError(f"{_short_repr(v)} is not a {arity}-tuple")
+    return v
+
+
+def _float_bits(v: object, con: str) -> int:
+    """The bits of ``v`` as a ``Double`` or ``Float`` (binary32 rounded as a literal would)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float, Fraction)):
+        raise ValueError(f"{_short_repr(v)} is not a number for {con}")
+    try:
+        x = float(v)
+    except OverflowError:
+        raise ValueError(f"{_short_repr(v)} is too large for {con}") from None
+    if con == "Double":
+        return int(struct.unpack("<Q", struct.pack("<d", x))[0])
+    return _float32_bits(x)
+
+
+def _string_text(v: object, t: HsType) -> str:
+    """The characters of one ``[Char]``, ``Text`` or ``ByteString`` value (bytes as
+    Latin-1), checked as ``_expr`` checks them."""
+    con = t.con
+    if con in ("ByteString", "LazyByteString"):
+        if not isinstance(v, (bytes, bytearray)):
+            raise ValueError(f"{_short_repr(v)} is not bytes, for ByteString")
+        return bytes(v).decode("latin-1")
+    if not isinstance(v, str):
+        raise ValueError(f"{_short_repr(v)} is not a str, for "
+                         f"{'Text' if con in _STRING_LIKE else '[Char]'}")
+    if con in _STRING_LIKE and any(0xD800 <= ord(c) <= 0xDFFF for c in v):
+        raise ValueError("Text cannot hold a surrogate code point (Data.Text.pack would "
+                         "replace it); use [Char]")
+    return v
 
 
 def _expr(v: object, t: HsType, literals: bool) -> str:
     con = t.con
     if con in INTEGRAL_TYPE_NAMES:
         return f"(GHC.Num.fromInteger {_integer_expr(_checked_integral(v, con))})"
-    if con in ("Double", "Float"):
-        if isinstance(v, bool) or not isinstance(v, (int, float, Fraction)):
-            raise ValueError(f"{_short_repr(v)} is not a number for {con}")
-        try:
-            x = float(v)
-        except OverflowError:
-            raise ValueError(f"{_short_repr(v)} is too large for {con}") from None
-        if con == "Double":
-            bits = struct.unpack("<Q", struct.pack("<d", x))[0]
-            return f"(GHC.Float.castWord64ToDouble (GHC.Num.fromInteger {_integer_expr(bits)}))"
+    if con == "Double":
+        return (f"(GHC.Float.castWord64ToDouble (GHC.Num.fromInteger "
+                f"{_integer_expr(_float_bits(v, con))}))")
+    if con == "Float":
         return (f"(GHC.Float.castWord32ToFloat (GHC.Num.fromInteger "
-                f"{_integer_expr(_float32_bits(x))}))")
+                f"{_integer_expr(_float_bits(v, con))}))")
     if con == "Bool":
-        if not isinstance(v, bool):
-            raise ValueError(f"{_short_repr(v)} is not a bool")
-        return "GHC.Types.True" if v else "GHC.Types.False"
+        return "GHC.Types.True" if _checked_bool(v) else "GHC.Types.False"
     if con == "()":
         if v is not None:
             raise ValueError(f"{_short_repr(v)} is not None, for ()")
@@ -324,19 +420,12 @@ def _expr(v: object, t: HsType, literals: bool) -> str:
             raise ValueError(f"{_short_repr(v)} is not a one-character str, for Char")
         return _char_literal(v)
     if con in ("Text", "LazyText"):
-        if not isinstance(v, str):
-            raise ValueError(f"{_short_repr(v)} is not a str, for Text")
-        if any(0xD800 <= ord(c) <= 0xDFFF for c in v):
-            raise ValueError("Text cannot hold a surrogate code point (Data.Text.pack would "
-                             "replace it); use [Char]")
         module = "Data.Text.Lazy" if con == "LazyText" else "Data.Text"
-        return f"({module}.pack {_chars(v, literals)})"
+        return f"({module}.pack {_chars(_string_text(v, t), literals)})"
     if con in ("ByteString", "LazyByteString"):
-        if not isinstance(v, (bytes, bytearray)):
-            raise ValueError(f"{_short_repr(v)} is not bytes, for ByteString")
         module = "Data.ByteString.Lazy.Char8" if con == "LazyByteString" else \
             "Data.ByteString.Char8"
-        return f"({module}.pack {_chars(bytes(v).decode('latin-1'), literals)})"
+        return f"({module}.pack {_chars(_string_text(v, t), literals)})"
     if con == "[]":
         elem = t.args[0]
         if elem.con == "Char":
@@ -349,9 +438,8 @@ def _expr(v: object, t: HsType, literals: bool) -> str:
             raise ValueError(f"{_short_repr(v)} is not a list, for {_render_typerep(t)}")
         return _list_expr(v, elem, literals)
     if is_tuple_con(con):
-        if not isinstance(v, tuple) or len(v) != len(t.args):
-            raise ValueError(f"{_short_repr(v)} is not a {len(t.args)}-tuple")
-        return "(" + ",".join(_expr(x, a, literals) for x, a in zip(v, t.args, strict=True)) + ")"
+        fields = zip(_checked_tuple(v, len(t.args)), t.args, strict=True)
+        return "(" + ",".join(_expr(x, a, literals) for x, a in fields) + ")"
     if con == "Maybe":
         if v is Nothing:
             return "GHC.Maybe.Nothing"

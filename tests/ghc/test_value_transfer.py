@@ -659,6 +659,60 @@ def test_integer_lists_written_one_char_per_element(
     assert same(d.value, expected), (d.value, expected)
 
 
+_SPECIAL_DOUBLES = [math.nan, -0.0, 0.0, math.inf, -math.inf, 5e-324, 1.7976931348623157e308,
+                    0.1, -2.5]
+_AWKWARD_STRINGS = ["", "\0", "\u00e9t\u00e9", '"q"', "\\", "\ud800", "1\n2", "\u0101" + "9",
+                    "x" * 300]
+
+
+@pytest.mark.parametrize(("value", "type_text"), [
+    ([(-1) ** i * (7 ** i) % (1 << 63) for i in range(40)] + [-(1 << 63), (1 << 63) - 1],
+     "[Int]"),
+    ([(-1) ** i * 10 ** (i + 20) for i in range(12)], "[Integer]"),
+    ([10 ** 5000, 0, -1] * 3, "[Integer]"),  # past Python's str() digit limit
+    ([(1 << 64) - 1, 0] * 5, "[Word64]"),
+    ([-128, 127, 0] * 4, "[Int8]"),
+    ([2 ** 70, 0] * 5, "[Numeric.Natural.Natural]"),
+    (_SPECIAL_DOUBLES * 2, "[Double]"),
+    ([0.5, 3.4028234663852886e38, math.nan, -0.0, 1.401298464324817e-45, math.inf,  # exact
+      -math.inf, 0.10000000149011612] * 2, "[Float]"),
+    ([True, False, False, True] * 3, "[Bool]"),
+    (_AWKWARD_STRINGS, "[String]"),
+    ([s for s in _AWKWARD_STRINGS if s != "\ud800"], "[Data.Text.Text]"),
+    ([s for s in _AWKWARD_STRINGS if s != "\ud800"], "[Data.Text.Lazy.Text]"),
+    ([bytes(range(i, 256, 7)) for i in range(9)] + [b""], "[Data.ByteString.ByteString]"),
+    ([bytes([i, 0, 255]) for i in range(9)], "[Data.ByteString.Lazy.ByteString]"),
+    ([(i * 10 ** 12, str(i), i % 2 == 0) for i in range(10)], "[(Int, String, Bool)]"),
+    ([(i, -i, i, 10 ** 20 * i, i, float(i), "x") for i in range(8)],
+     "[(Int, Int8, Word, Integer, Int, Double, String)]"),
+    ({str(i) * i: -(10 ** 12) * i for i in range(10)}, "Map String Int"),
+    ({float(i) / 3 for i in range(10)}, "Data.Set.Internal.Set Double"),
+    ([[10 ** 15 * i] * 9 for i in range(9)], "[[Int]]"),
+    ([Just(10 ** 15), Nothing] * 5, "[Maybe Int]"),
+])
+def test_long_lists_round_trip(ghci: Ghci, out_dir: Path, value: object, type_text: str
+                               ) -> None:
+    """Lists long enough to be written as a few large parts (GHCi compiles a list literal
+    element by element): the same value in both forms."""
+    for literals in (False, True):
+        expr, _ = python_to_haskell(value, type_text, literals=literals)
+        d = transfer(ghci, expr, out_dir / "long")
+        expected = frozenset(value) if isinstance(value, set) else value
+        assert same(d.value, expected), (literals, d.value, expected)
+
+
+def test_long_lists_compile_in_time_independent_of_length() -> None:
+    """The string-literal form of a long list has a fixed number of parts: no element
+    becomes an expression of its own."""
+    wide = [(-1) ** i * 10 ** 12 * i for i in range(2000)]
+    for value, type_text in [(wide, "[Int]"), ([float(i) for i in wide], "[Double]"),
+                             ([str(i) for i in wide], "[String]"),
+                             ([i % 3 == 0 for i in range(2000)], "[Bool]"),
+                             ([(i, str(i)) for i in wide], "[(Int, String)]")]:
+        expr, _ = python_to_haskell(value, type_text, literals=True)
+        assert expr.count('"') <= 8 and expr.count(",") < 10, (type_text, expr[:300])
+
+
 def test_doubles_show_like_ghc(ghci: Ghci, out_dir: Path) -> None:
     """Thousands of awkward doubles and floats at once: the show emulation against GHC's."""
     mix = ("(\\y -> y `Data.Bits.xor` (y `Data.Bits.shiftR` 29)) "
