@@ -19,7 +19,7 @@ import enum
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final, Literal, TypeAlias, TypeVar
 
 from typing_extensions import deprecated
@@ -258,6 +258,31 @@ def _is_negated_extension(name: str) -> bool:
     return name.startswith("No") and name[2:3].isupper()
 
 
+def _extension_setting(name: str, on: bool) -> tuple[str, bool]:
+    """``name`` switched ``on`` as (extension, on): "NoImplicitPrelude" on is ImplicitPrelude
+    off. DynFlags keep the positive name only, as they are read back from the session: a
+    "NoX" left in ``extensions`` would make ``setSessionDynFlags`` send -XNoX *and* -XX."""
+    return (name[2:], not on) if _is_negated_extension(name) else (name, on)
+
+
+def _with_extension(dflags: DynFlags, name: str, on: bool) -> DynFlags:
+    ext, on = _extension_setting(name, on)
+    if on:
+        return replace(dflags, extensions=dflags.extensions | {ext},
+                                   disabled_extensions=dflags.disabled_extensions - {ext})
+    return replace(dflags, extensions=dflags.extensions - {ext},
+                               disabled_extensions=dflags.disabled_extensions | {ext})
+
+
+def _normalized(dflags: DynFlags) -> DynFlags:
+    """``dflags`` with every "NoX" name moved to the other set (DynFlags built by hand)."""
+    result = DynFlags(frozenset(), dflags.flags, frozenset())
+    for names, on in ((dflags.disabled_extensions, False), (dflags.extensions, True)):
+        for name in sorted(names):
+            result = _with_extension(result, name, on)
+    return result
+
+
 class _LangExt:
     """``LangExt.OverloadedStrings == "OverloadedStrings"``: any attribute is its own name."""
 
@@ -299,6 +324,7 @@ def setSessionDynFlags(dflags: DynFlags) -> None:
             that has no negation (``-fX``/``-fno-X`` and ``-WX``/``-Wno-X`` have one).
     """
     session = current()
+    dflags = _normalized(dflags)
     with translated():
         now = DynFlags.from_core(session.get_flags())
     args = [f"-X{e}" for e in sorted(dflags.extensions - now.extensions)]
@@ -339,9 +365,9 @@ def _negate_flag(flag: str) -> str | None:
 )
 @legacy(MovedWarning)
 def xopt_set(dflags: DynFlags, ext: str) -> DynFlags:
-    """``dflags`` with extension ``ext`` switched on (a pure value; nothing is applied)."""
-    return DynFlags(dflags.extensions | {ext}, dflags.flags,
-                    dflags.disabled_extensions - {ext})
+    """``dflags`` with extension ``ext`` switched on (a pure value; nothing is applied);
+    ``"NoX"`` switches X off, as ``-XNoX`` does."""
+    return _with_extension(dflags, ext, True)
 
 
 @deprecated(
@@ -351,9 +377,9 @@ def xopt_set(dflags: DynFlags, ext: str) -> DynFlags:
 )
 @legacy(MovedWarning)
 def xopt_unset(dflags: DynFlags, ext: str) -> DynFlags:
-    """``dflags`` with extension ``ext`` switched off (a pure value; nothing is applied)."""
-    return DynFlags(dflags.extensions - {ext}, dflags.flags,
-                    dflags.disabled_extensions | {ext})
+    """``dflags`` with extension ``ext`` switched off (a pure value; nothing is applied);
+    ``"NoX"`` switches X on."""
+    return _with_extension(dflags, ext, False)
 
 
 @deprecated(
@@ -363,8 +389,9 @@ def xopt_unset(dflags: DynFlags, ext: str) -> DynFlags:
 )
 @legacy(MovedWarning)
 def xopt(ext: str, dflags: DynFlags) -> bool:
-    """Whether ``ext`` is switched on explicitly in ``dflags``."""
-    return ext in dflags.extensions
+    """Whether ``ext`` is switched on explicitly in ``dflags`` (``"NoX"``: X switched off)."""
+    name, on = _extension_setting(ext, True)
+    return name in (dflags.extensions if on else dflags.disabled_extensions)
 
 
 @deprecated(

@@ -131,6 +131,25 @@ def test_dynflags_round_trip_and_extensions() -> None:
     ghc(body)
 
 
+def test_an_extension_switched_off_by_its_no_name_stays_off() -> None:
+    def body() -> None:
+        dflags = GHC.xopt_set(GHC.getSessionDynFlags(), GHC.LangExt.NoImplicitPrelude)
+        GHC.setSessionDynFlags(dflags)
+        # Applying the flags read back plus one more sends only that one: the implicit
+        # Prelude does not come back.
+        GHC.setSessionDynFlags(GHC.xopt_set(GHC.getSessionDynFlags(), "GADTs"))
+        now = GHC.getSessionDynFlags()
+        assert "ImplicitPrelude" in now.disabled_extensions and "GADTs" in now.extensions
+        # DynFlags built by hand with the "No" spelling mean the same.
+        GHC.setSessionDynFlags(GHC.DynFlags(now.extensions | {"NoImplicitPrelude"}, now.flags))
+        assert "ImplicitPrelude" in GHC.getSessionDynFlags().disabled_extensions
+        GHC.setContext([])  # GHCi drops the Prelude when the context is set again
+        with pytest.raises(GHC.SourceError, match="length"):
+            GHC.execStmt("length [()]")
+
+    ghc(body)
+
+
 def test_parse_dynamic_flags_keeps_unknown_flags_as_leftovers() -> None:
     def body() -> None:
         start = GHC.getSessionDynFlags()

@@ -107,6 +107,14 @@ def test_dynflags_are_values() -> None:
     off = GHC.xopt_unset(on, "GADTs")
     assert off.extensions == frozenset() and off.disabled_extensions == {"GADTs"}
     assert GHC.xopt_set(off, "GADTs") == on
+    # GHC's spelling of an extension switched off, as -XNoImplicitPrelude: kept as the
+    # positive name, as the session's flags are read back.
+    no_prelude = GHC.xopt_set(empty, GHC.LangExt.NoImplicitPrelude)
+    assert no_prelude == GHC.xopt_unset(empty, "ImplicitPrelude")
+    assert GHC.xopt("NoImplicitPrelude", no_prelude) and not GHC.xopt("ImplicitPrelude", no_prelude)
+    assert GHC.xopt_unset(no_prelude, "NoImplicitPrelude") == GHC.xopt_set(empty, "ImplicitPrelude")
+    indentation = GHC.xopt_set(empty, "NondecreasingIndentation")  # a name, not a negation
+    assert indentation.extensions == {"NondecreasingIndentation"}
     assert str(GHC.DynFlags(frozenset({"B", "A"}), ("-Wall",), frozenset({"C"}))) == \
         "-XA -XB -XNoC -Wall"
     with pytest.raises(AttributeError):
