@@ -15,6 +15,7 @@ from typing import Literal, TypeVar
 from core.client import plans
 from core.client.channel import AsyncChannel, OutputHandler
 from core.client.launcher import Address, EmbeddedServer, open_async, resolve_address
+from core.client.plans import TypeMode
 from core.client.results import (
     BindingInfo,
     ExecOutcome,
@@ -25,6 +26,7 @@ from core.client.results import (
     ModuleSummary,
     NameRef,
     RemoteValue,
+    SessionSummary,
     Target,
     TypeAndKind,
     Value,
@@ -50,7 +52,9 @@ class AsyncClient:
         self._channel: AsyncChannel | None = None
         self._embedded: EmbeddedServer | None = None
         self._read_transport: asyncio.BaseTransport | None = None
+        self.server_version = ""
         self.ghc_version = ""
+        self.ops: tuple[str, ...] = ()
 
     async def start(self, *, client_name: str = "core.client.aio") -> None:
         reader, writer, self._embedded, self._read_transport = await open_async(self.address)
@@ -58,7 +62,9 @@ class AsyncClient:
         welcome = await self._channel.start(client_name=client_name, token=self.address.token)
         plans.raise_for_error(welcome)
         assert isinstance(welcome, m.Welcome)
+        self.server_version = welcome.server_version
         self.ghc_version = welcome.ghc_version
+        self.ops = tuple(welcome.ops)
 
     async def call(self, plan: plans.Plan[T], on_output: OutputHandler | None = None) -> T:
         assert self._channel is not None, "AsyncClient.start() was not awaited"
@@ -80,7 +86,14 @@ class AsyncClient:
         )
         plans.raise_for_error(reply)
         assert isinstance(reply, m.SessionOpened)
-        return AsyncSession(self, reply.session)
+        return AsyncSession(self, reply.session, warm=reply.warm)
+
+    async def list_sessions(self) -> list[SessionSummary]:
+        return await self.call(plans.list_sessions())
+
+    @property
+    def closed(self) -> bool:
+        return self._channel is None or self._channel.broken
 
     async def close(self) -> None:
         if self._channel is not None:
@@ -103,10 +116,12 @@ class AsyncClient:
 class AsyncSession:
     """One GHCi session; the coroutine twin of ``core.client.Session``."""
 
-    def __init__(self, client: AsyncClient, session_id: str) -> None:
+    def __init__(self, client: AsyncClient, session_id: str, *, warm: bool = False) -> None:
         self.client = client
         self.id = session_id
+        self.warm = warm
         self._pending_frees: list[str] = []
+        self.closed = False
 
     async def _call(self, plan: plans.Plan[T], on_output: OutputHandler | None = None) -> T:
         frees, self._pending_frees = self._pending_frees, []
@@ -130,19 +145,26 @@ class AsyncSession:
                         timeout: float | None = None) -> list[str]:
         return await self._call(plans.run_decls(self.id, decls, source_file, line, timeout))
 
-    async def eval(self, expr: str, *, timeout: float | None = None) -> Value:
-        return await self._call(plans.eval_(self.id, expr, timeout))
+    async def eval(self, expr: str, *, timeout: float | None = None,
+                   on_output: Callable[[str, str], None] | None = None) -> Value:
+        return await self._call(plans.eval_(self.id, expr, timeout), on_output)
 
     async def compile_expr(self, expr: str, *, timeout: float | None = None) -> RemoteValue:
         name, type_ = await self._call(plans.compile_expr(self.id, expr, timeout))
         return RemoteValue(name, type_, self._release)
 
+    async def free_refs(self, refs: Sequence[RemoteValue | str]) -> None:
+        names = [r.name if isinstance(r, RemoteValue) else r for r in refs]
+        for ref in refs:
+            if isinstance(ref, RemoteValue):
+                ref._release = None
+        await self._call(plans.free_refs(self.id, names))
+
     async def bind_value(self, name: str, value: object, haskell_type: str | None = None
                          ) -> str:
         return await self._call(plans.bind_value(self.id, name, value, haskell_type))
 
-    async def expr_type(self, expr: str, mode: Literal["inst", "noinst", "default"] = "inst"
-                        ) -> str:
+    async def expr_type(self, expr: str, mode: TypeMode = "inst") -> str:
         return await self._call(plans.expr_type(self.id, expr, mode))
 
     async def type_kind(self, type_: str, *, normalise: bool = False) -> TypeAndKind:
@@ -185,9 +207,28 @@ class AsyncSession:
     async def set_targets(self, targets: Sequence[Target]) -> None:
         await self._call(plans.set_targets(self.id, [self._abs(t) for t in targets]))
 
+    async def get_targets(self) -> list[Target]:
+        return await self._call(plans.get_targets(self.id))
+
+    async def add_target(self, target: Target) -> None:
+        await self._call(plans.add_target(self.id, self._abs(target)))
+
+    async def remove_target(self, target: Target) -> None:
+        await self._call(plans.remove_target(self.id, self._abs(target)))
+
     async def load(self, how: Literal["all", "up_to"] = "all", module: str | None = None, *,
-                   timeout: float | None = None) -> LoadOutcome:
-        return await self._call(plans.load(self.id, how, module, timeout))
+                   timeout: float | None = None, restore_context: bool = False
+                   ) -> LoadOutcome:
+        """As ``Session.load``."""
+        previous = await self.get_context() if restore_context else []
+        outcome = await self._call(plans.load(self.id, how, module, timeout))
+        if restore_context and previous:
+            keep = plans.context_after_load(previous, outcome)
+            try:
+                await self.set_context(keep)
+            except Exception:
+                await self.set_context([i for i in keep if i.kind == "decl"])
+        return outcome
 
     async def module_graph(self) -> tuple[ModuleSummary, ...]:
         return await self._call(plans.module_graph(self.id))
@@ -196,7 +237,11 @@ class AsyncSession:
         await self.client.call(plans.interrupt(self.id))
 
     async def close(self) -> None:
-        await self.client.call(plans.close_session(self.id))
+        if self.closed:
+            return
+        self.closed = True
+        if not self.client.closed:
+            await self.client.call(plans.close_session(self.id))
 
     async def __aenter__(self) -> AsyncSession:
         return self

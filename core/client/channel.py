@@ -270,6 +270,10 @@ class AsyncChannel:
         if not future.done():
             future.set_result(reply)
 
+    @property
+    def broken(self) -> bool:
+        return self._broken is not None
+
     async def close(self) -> None:
         self._writer.close()
         if self._task is not None:

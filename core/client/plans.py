@@ -20,6 +20,7 @@ from core.client.results import (
     LoadOutcome,
     ModuleSummary,
     NameRef,
+    SessionSummary,
     Target,
     TypeAndKind,
     Value,
@@ -198,8 +199,11 @@ def bind_value(session: str, name: str, value: object, haskell_type: str | None)
     )
 
 
+TypeMode = Literal["inst", "noinst", "default"]
+
+
 def expr_type(session: str, expr: str,
-              mode: Literal["inst", "noinst", "default"]) -> Plan[str]:
+              mode: TypeMode) -> Plan[str]:
     return Plan(
         lambda rid: m.ExprType(id=rid, session=session, expr=expr, mode=mode),
         _PARSE_TYPE,
@@ -307,6 +311,13 @@ def load(session: str, how: Literal["all", "up_to"], module: str | None,
     )
 
 
+def context_after_load(previous: Sequence[Import], outcome: LoadOutcome) -> list[Import]:
+    """The part of the import context before a load that can be put back after it, as
+    GHCi's ``:load`` does: declarations, and modules that are still loaded."""
+    loaded = {mod.name for mod in outcome.modules}
+    return [i for i in previous if i.kind == "decl" or i.module in loaded]
+
+
 def module_graph(session: str) -> Plan[tuple[ModuleSummary, ...]]:
     return Plan(
         lambda rid: m.ModuleGraph(id=rid, session=session),
@@ -327,3 +338,11 @@ def interrupt(session: str) -> Plan[None]:
 
 def close_session(session: str) -> Plan[None]:
     return Plan(lambda rid: m.CloseSession(id=rid, session=session), _none)
+
+
+def list_sessions() -> Plan[list[SessionSummary]]:
+    return Plan(
+        lambda rid: m.ListSessions(id=rid),
+        _then(m.SessionsResult, lambda r: [SessionSummary(s.session, s.busy, s.restarts, s.age)
+                                           for s in r.sessions]),
+    )

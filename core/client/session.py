@@ -16,6 +16,7 @@ from typing import Literal, TypeVar
 from core.client import plans
 from core.client.channel import OutputHandler, SyncChannel
 from core.client.launcher import Address, open_sync, resolve_address
+from core.client.plans import TypeMode
 from core.client.results import (
     BindingInfo,
     ExecOutcome,
@@ -36,7 +37,6 @@ from core.protocol import messages as m
 __all__ = ["Client", "Session", "connect"]
 
 T = TypeVar("T")
-TypeMode = Literal["inst", "noinst", "default"]
 
 
 def connect(address: str | None = None, *, client_name: str = "core.client") -> Client:
@@ -97,10 +97,7 @@ class Client:
         return Session(self, reply.session, warm=reply.warm)
 
     def list_sessions(self) -> list[SessionSummary]:
-        reply = self._channel.request(lambda rid: m.ListSessions(id=rid), None)
-        plans.raise_for_error(reply)
-        assert isinstance(reply, m.SessionsResult)
-        return [SessionSummary(s.session, s.busy, s.restarts, s.age) for s in reply.sessions]
+        return self.call(plans.list_sessions())
 
     @property
     def closed(self) -> bool:
@@ -292,8 +289,7 @@ class Session:
         previous = self.get_context() if restore_context else []
         outcome = self._call(plans.load(self.id, how, module, timeout))
         if restore_context and previous:
-            loaded = {mod.name for mod in outcome.modules}
-            keep = [i for i in previous if i.kind == "decl" or i.module in loaded]
+            keep = plans.context_after_load(previous, outcome)
             try:
                 self.set_context(keep)
             except Exception:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from core.client import RequestError, SessionDiedError, aconnect, connect
+from core.client import Import, RequestError, SessionDiedError, Target, aconnect, connect
 from core.client.launcher import ServerProcess
 
 pytestmark = pytest.mark.ghc
@@ -138,6 +138,44 @@ def test_asyncio_client_binds_values() -> None:
             await client.close()
 
     assert asyncio.run(main()) == [1225, 'h\u00e9llo "1"']
+
+
+def test_asyncio_client_targets_loads_references_and_sessions(tmp_path: Path) -> None:
+    (tmp_path / "Answer.hs").write_text("module Answer where\nanswer :: Int\nanswer = 41\n")
+    target = Target("file", str(tmp_path / "Answer.hs"))
+    output: list[tuple[str, str]] = []
+
+    async def main() -> None:
+        client = await aconnect("embedded")
+        try:
+            session = await client.open_session()
+            assert [s.session for s in await client.list_sessions()] == [session.id]
+            await session.set_context([Import("Data.Char", names=("toUpper",), hiding=False)])
+            await session.add_target(target)
+            assert await session.get_targets() == [target]
+            assert (await session.load(restore_context=True)).success
+            assert await session.get_context() == [
+                Import("Data.Char", names=("toUpper",), hiding=False)]
+            await session.set_context([Import("Answer", kind="module")])
+            value = await session.eval('Debug.Trace.trace "tracing" (answer + 1)',
+                                       on_output=lambda s, t: output.append((s, t)))
+            assert value.value == 42
+            ref = await session.compile_expr("answer * 2")
+            assert (await session.eval(ref.name)).value == 82
+            await session.free_refs([ref])
+            freed = await session.eval(ref.name)  # GHCi cannot unbind: the name holds ()
+            assert (freed.type, freed.value) == ("()", None)
+            await session.remove_target(target)
+            assert await session.get_targets() == []
+            await session.close()
+            await session.close()  # closing twice is a no-op, as in the blocking client
+            assert session.closed and await client.list_sessions() == []
+        finally:
+            await client.close()
+        assert client.closed
+
+    asyncio.run(main())
+    assert "".join(t for s, t in output if s == "stderr") == "tracing\n"
 
 
 def test_cli_eval() -> None:

@@ -220,6 +220,19 @@ def test_load_restores_context_on_request(session: Session, project: Path) -> No
     assert session.get_context() == [Import("Data.Char", names=("toUpper",), hiding=False)]
 
 
+def test_freed_and_collected_references_hold_nothing(session: Session) -> None:
+    kept = session.compile_expr("[1, 2, 3 :: Int]")
+    collected = session.compile_expr('"gone"')
+    name = collected.name
+    assert session.eval(name).value == "gone"
+    session.free_refs([kept])
+    del collected
+    gc.collect()
+    session.exec_stmt("()")  # a collected reference is freed along with the next request
+    for freed in (kept.name, name):
+        assert (session.eval(freed).type, session.eval(freed).value) == ("()", None)
+
+
 def test_references_survive_load(session: Session, project: Path) -> None:
     ref = session.compile_expr("map (* 3) [1, 2, 3 :: Int]")
     constrained = session.compile_expr("map (* 2)")
