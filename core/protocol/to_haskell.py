@@ -287,6 +287,19 @@ _ZIP: Final = {2: "GHC.List.zip", 3: "GHC.List.zip3", 4: "Data.List.zip4",
 _READ_INTEGERS: Final = ("(GHC.Base.map GHC.Num.fromInteger (Data.List.unfoldr "
                          "(Data.ByteString.Char8.readInteger GHC.Base.. "
                          "Data.ByteString.Char8.dropSpace) (Data.ByteString.Char8.pack {})))")
+# Literal-free, integers of any span as one list of Chars: per integer a head, twice its
+# number of 20-bit limbs plus one if negative, then its limbs, most significant first (~3
+# Chars for an Int of 30 bits instead of one expression of ~15 nodes). No pattern on list
+# syntax: under OverloadedLists that would call the toList in scope.
+_DECODE_LIMBS: Final = (
+    "(GHC.Base.map GHC.Num.fromInteger (Data.List.unfoldr (\\ghcShim'l -> GHC.Base.fmap "
+    "(\\(ghcShim'h, ghcShim'r) -> let {{ ghcShim'p = GHC.List.splitAt (GHC.Base.ord ghcShim'h "
+    "`GHC.Real.quot` GHC.Base.ord '\\2') ghcShim'r; ghcShim'm = GHC.List.foldl "
+    "(\\ghcShim'a ghcShim'c -> ghcShim'a GHC.Num.* {base} GHC.Num.+ {limb}) ({zero}) "
+    "(Data.Tuple.fst ghcShim'p) }} in (Data.Bool.bool ghcShim'm (GHC.Num.negate ghcShim'm) "
+    "(GHC.Real.odd (GHC.Base.ord ghcShim'h)), Data.Tuple.snd ghcShim'p)) "
+    "(Data.List.uncons ghcShim'l)) {chars}))"
+)
 # Pieces of one string literal, cut by a list of lengths.
 _SPLIT_BY_LENGTHS: Final = ("(GHC.Base.map {} (Data.Tuple.snd (Data.Traversable.mapAccumL "
                             "(\\ghcShim's ghcShim'n -> Data.Tuple.swap "
@@ -349,12 +362,24 @@ def _integral_list(items: list[Any] | tuple[Any, ...], con: str, literals: bool)
         return ("(GHC.Base.map (\\ghcShim'o -> GHC.Num.fromInteger ("
                 f"{_integer_expr(base)} GHC.Num.+ {offset})) {offsets})")
     if not literals:
-        return None
+        return _DECODE_LIMBS.format(
+            base=_TO_INTEGER.format(_char_literal(chr(1 << _LIMB))),
+            limb=_TO_INTEGER.format("ghcShim'c"), zero=_TO_INTEGER.format(_char_literal("\0")),
+            chars=_char_list("".join(map(_limb_chars, values))))
     try:
         text = " ".join(map(str, values))
     except ValueError:  # an int beyond Python's str() digit limit
         return None
     return _READ_INTEGERS.format(haskell_string_literal(text))
+
+
+def _limb_chars(n: int) -> str:
+    magnitude = abs(n)
+    limbs = []
+    while magnitude:
+        limbs.append(chr(magnitude & ((1 << _LIMB) - 1)))
+        magnitude >>= _LIMB
+    return chr(2 * len(limbs) + (n < 0)) + "".join(reversed(limbs))
 
 
 def _checked_bool(v: object) -> bool:

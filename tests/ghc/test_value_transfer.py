@@ -516,6 +516,10 @@ def test_extensions(out_dir: Path, setup: list[str]) -> None:
                                     "(Integer, Rational, ByteString, String, Bool)")
         d = transfer(g, expr, out_dir / "x", form=forms[-1])
         assert d.value == (2 ** 70, Fraction(-1, 3), b"\x00\xff", "\ud800", True)
+        wide = [(-1) ** i * 10 ** 12 * i for i in range(10)]  # long lists: limbs, bits
+        for long_value, type_text in ((wide, "[Int]"), ([x / 7 for x in wide], "[Double]")):
+            expr, _ = python_to_haskell(long_value, type_text)
+            assert transfer(g, expr, out_dir / "x", form=forms[-1]).value == long_value
         if not rebindable:  # string literals mean what they say: what the server sends here
             for literal_value in (value, [10 ** 6 + i for i in range(20)], "\u00e9t\u00e9 1\n\"2"):
                 fast, _ = python_to_haskell(literal_value, literals=True)
@@ -641,7 +645,7 @@ def test_python_round_trip(ghci: Ghci, out_dir: Path, tv: Typed) -> None:
     ([(1 << 64) - 1 - i for i in range(10)], "[Word]"),
     ([0xD7FF + i for i in range(10)], "[Int]"),  # offsets in the surrogate range
     ([0, 0x10FFFF] * 4, "[Integer]"),  # the widest span one Char holds
-    ([0, 0x110000] * 4, "[Integer]"),  # one more: element by element
+    ([0, 0x110000] * 4, "[Integer]"),  # one more: limbs
     ([10 ** 30 + i for i in range(9)], "[Integer]"),
     (bytes(range(256)), "[Word8]"),
     ({i * 3 for i in range(50)}, "Data.IntSet.Internal.IntSet"),
