@@ -56,6 +56,7 @@ from core.server.value_writer import (
     EVAL_SOURCE,
     EXPR_INDENT,
     SeenType,
+    has_table_reading,
     known_type_statement,
     seen_type,
     writer_statement,
@@ -534,6 +535,7 @@ class Session:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
         opaque = False
+        show_fallback = True
         # Under RebindableSyntax `_ <- e` means the user's own >>=, and literals are rebound:
         # a :cmd command binds nothing and is not rebound; the path is a list of Chars.
         rebindable = bool(self.state.extensions.get("RebindableSyntax"))
@@ -549,7 +551,8 @@ class Session:
             else:
                 statement = writer_statement(expr, type_text, str(path), opaque=opaque,
                                              form=form, literals=not rebindable,
-                                             annotate=annotate, byte_limit=byte_limit)
+                                             annotate=annotate, byte_limit=byte_limit,
+                                             show_fallback=show_fallback)
             output, reason = await self._command(
                 statement,
                 timeout=timeout,
@@ -567,8 +570,15 @@ class Session:
                 known = None
                 continue
             if errors:
-                if not opaque and "No instance for (Show" in output.stderr:
-                    opaque = True
+                if not opaque and _MISSING_SHOW.search(output.stderr):
+                    # The show fallback needs an instance the session does not see: its
+                    # value's own (a function), or an orphan of a table type out of the
+                    # context's sight (Show Double without the Prelude). The value then
+                    # crosses by its table reading, or only its type does.
+                    if show_fallback and has_table_reading(type_text):
+                        show_fallback = False
+                    else:
+                        opaque = True
                     continue
                 if annotate and not rebindable and any(d.line > expr_lines for d in errors):
                     # GHC cannot read the type back as it printed it (one that needs an
@@ -579,7 +589,7 @@ class Session:
             user_stderr, shown = split_exception(rest)
             if (shown is not None and not opaque and not user_stderr
                     and shown.startswith(_SERVER_PART[rebindable])
-                    and "No instance for (Show" in shown):
+                    and _MISSING_SHOW.search(shown)):
                 # -fdefer-type-errors: the show fallback compiled with its missing instance
                 # deferred, and failed when run, before the value was touched. (Were it a
                 # deferred error of the user's, the opaque statement raises it again.)
@@ -1232,6 +1242,8 @@ def _after_dcolon(text: str, expr: str) -> str:
 # statement, by the server's LINE pragma), or GHCi's own numbering (a ":cmd", whose
 # expression alone has a pragma).
 _SERVER_PART: Final = {False: f"{EVAL_SOURCE}:0:", True: "<interactive>:"}
+# GHC qualifies the class when the context does not import it unqualified (no Prelude).
+_MISSING_SHOW: Final = re.compile(r"No instance for \((?:GHC\.Show\.)?Show\s")
 _EVAL_POSITION: Final = re.compile(
     re.escape(EVAL_SOURCE) + r":(?:(\d+):(\d+)(?:-(\d+))?|\((\d+),(\d+)\)-\((\d+),(\d+)\))"
 )

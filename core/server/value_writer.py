@@ -81,6 +81,7 @@ __all__ = [
     "HsType",
     "SeenType",
     "candidate_types",
+    "has_table_reading",
     "known_type_statement",
     "parse_type",
     "seen_type",
@@ -409,7 +410,8 @@ def _action(out_path: str, builder: str, *, literals: bool, byte_limit: int | No
 
 def writer_statement(expr: str, type_text: str, out_path: str, *, opaque: bool = False,
                      form: Literal["bind", "cmd"] = "bind", literals: bool = False,
-                     annotate: bool = True, byte_limit: int | None = None) -> str:
+                     annotate: bool = True, byte_limit: int | None = None,
+                     show_fallback: bool = True) -> str:
     """The text of one GHCi statement that forces ``expr`` and writes its payload.
 
     ``type_text`` is what ``:type +d (expr)`` printed for it in the same session (GHCi's
@@ -423,6 +425,12 @@ def writer_statement(expr: str, type_text: str, out_path: str, *, opaque: bool =
       compile for lack of one, call again with ``opaque=True``);
     * ``opaque=True``: only the type (needs just ``Typeable``, which every monomorphic type
       has).
+
+    ``show_fallback=False``: a value whose run-time type is none of the table readings is
+    opaque instead of ``show`` text, so the statement needs no ``Show`` instance. For a
+    session whose context does not see an orphan ``Show`` instance of a table type (GHC.Float's
+    ``Show Double`` with an empty context, under ``NoImplicitPrelude``): the table reading
+    still writes the value. See ``has_table_reading``.
 
     ``form="bind"`` (default) gives ``_ <- ...``; ``form="cmd"`` gives a ``:cmd`` command
     (for sessions with ``RebindableSyntax``, see the module docstring). Either way the text
@@ -460,12 +468,12 @@ def writer_statement(expr: str, type_text: str, out_path: str, *, opaque: bool =
     else:
         candidates = candidate_types(_written_type(type_text))
         if not candidates:
-            body = show_body
+            body = show_body if show_fallback else opaque_body
         else:
             # Text's Show instance lives in Data.Text (an orphan): a fallback through show
             # would not compile unless the user imported Data.Text.
             has_text = any(n.con in ("Text", "LazyText") for c in candidates for n in c.walk())
-            body = opaque_body if has_text else show_body
+            body = opaque_body if has_text or not show_fallback else show_body
             gen = _Gen(join)
             for cand in reversed(candidates):
                 v = gen.var()
@@ -496,6 +504,12 @@ def _annotated(expr: str, type_text: str, *, line_pragma: bool = False) -> str:
     pragma = f'{{-# LINE 1 "{EVAL_SOURCE}" #-}}\n' if line_pragma else ""
     # Parenthesised first: the expression may carry its own annotation already.
     return f"((\n{pragma}{_embed(expr)}\n  ) :: {annotation})"
+
+
+def has_table_reading(type_text: str) -> bool:
+    """Whether ``writer_statement`` tries a table type for ``type_text`` (so that
+    ``show_fallback=False`` may still write the value, not only its type)."""
+    return bool(candidate_types(_written_type(type_text)))
 
 
 def _written_type(type_text: str) -> HsType:

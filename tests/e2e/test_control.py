@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 import threading
 import time
 
@@ -116,6 +117,12 @@ def test_a_session_opened_without_the_implicit_prelude_is_alike_warm_or_cold(
             # Values still cross (under RebindableSyntax the writer must not bind with the
             # user's >>=, which a GHCi started with the flag did: "Not in scope: '>>='").
             assert session.eval("GHC.Types.True").value is True
+            # Show Double is an orphan of GHC.Float, which an empty context does not see:
+            # the value crosses all the same, and a function as its type.
+            tiny = "GHC.Float.castWord64ToDouble (GHC.Real.fromIntegral (GHC.Base.ord 'a'))"
+            expected = struct.unpack("<d", struct.pack("<Q", 97))[0]
+            assert session.eval(f"[{tiny}]").value == [expected]
+            assert session.eval("GHC.Classes.not").type_rep == "Bool -> Bool"
 
 
 def test_unknown_session_flags_are_refused(shim_client: Client) -> None:

@@ -114,7 +114,9 @@ def test_bind_value_round_trip(session: Session) -> None:
 def test_bind_value_whatever_the_extensions(shim_client: Client, flags: list[str]) -> None:
     # The value crosses with string literals where they mean what they say (GHCi compiles
     # them far faster), literal-free under RebindableSyntax.
-    values = ["d\u00e9j\u00e0 \"vu\"\n", list(range(-3, 40)), {"k": b"\x00\xff"}]
+    values = ["d\u00e9j\u00e0 \"vu\"\n", list(range(-3, 40)), {"k": b"\x00\xff"},
+              [(-1) ** i * 10 ** 12 * i for i in range(10)],  # long lists of wide spans
+              [i / 3 for i in range(-4, 5)] + [-0.0, math.inf], 0.5]
     with shim_client.open_session(flags=flags) as session:
         for i, value in enumerate(values):
             name = f"v{i}"
