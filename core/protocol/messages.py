@@ -292,8 +292,9 @@ class BindValue(_Wire):
 
     ``expr`` is literal-free (it means the same whatever the session's extensions);
     ``expr_literals``, when given, is the same value with string literals, which GHCi
-    compiles far faster (a 10^5-element list: seconds less) and which the server uses in
-    sessions without ``RebindableSyntax``.
+    compiles far faster (a 10^5-element list: seconds less) and which the server uses
+    unless ``RebindableSyntax`` and ``OverloadedStrings`` are both on (a string literal then
+    means the ``fromString`` in scope).
     """
 
     op: Literal["bind_value"] = "bind_value"

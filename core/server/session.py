@@ -737,8 +737,12 @@ class Session:
         if not _IDENT.match(req.name) or req.name in _RESERVED:
             raise GhcUsageError(f"not a variable name: {req.name!r}")
         expr = req.expr
-        if req.expr_literals is not None and not self.state.extensions.get("RebindableSyntax"):
-            expr = req.expr_literals  # string literals mean what they say here
+        extensions = self.state.extensions
+        if req.expr_literals is not None and not (extensions.get("RebindableSyntax")
+                                                  and extensions.get("OverloadedStrings")):
+            # String literals mean what they say here: only OverloadedStrings makes them
+            # overloaded, and only RebindableSyntax with it takes the fromString in scope.
+            expr = req.expr_literals
         self._check_text(expr)
         self._check_text(req.type)
         # No ``:: req.type``: that is the TypeRep rendering (``Map [Char] Integer``), whose

@@ -113,7 +113,7 @@ def test_bind_value_round_trip(session: Session) -> None:
                                    ["-XRebindableSyntax", "-XOverloadedStrings"]])
 def test_bind_value_whatever_the_extensions(shim_client: Client, flags: list[str]) -> None:
     # The value crosses with string literals where they mean what they say (GHCi compiles
-    # them far faster), literal-free under RebindableSyntax.
+    # them far faster), literal-free under RebindableSyntax with OverloadedStrings.
     values = ["d\u00e9j\u00e0 \"vu\"\n", list(range(-3, 40)), {"k": b"\x00\xff"},
               [(-1) ** i * 10 ** 12 * i for i in range(10)],  # long lists of wide spans
               [i / 3 for i in range(-4, 5)] + [-0.0, math.inf], 0.5]
