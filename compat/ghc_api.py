@@ -66,6 +66,7 @@ from compat.dyn_compile import (  # type: ignore[deprecated]
 )
 from core.client import Flags, Import, Session
 from core.client import Target as CoreTarget
+from core.protocol.flags import negated_flag
 from core.protocol.imports import render_import, split_import_items
 from core.protocol.values import Left, Right
 
@@ -337,7 +338,7 @@ def setSessionDynFlags(dflags: DynFlags) -> None:
     args += [f for f in dflags.flags if f not in now.flags]
     for flag in now.flags:
         if flag not in dflags.flags:
-            negation = _negate_flag(flag)
+            negation = negated_flag(flag)
             if negation is None:
                 raise GhcException(f"cannot remove flag {flag} from a running session")
             args.append(negation)
@@ -347,15 +348,6 @@ def setSessionDynFlags(dflags: DynFlags) -> None:
         result = session.set_flags(args)
     if result.unrecognized:
         raise GhcException("unrecognised flags: " + " ".join(result.unrecognized))
-
-
-def _negate_flag(flag: str) -> str | None:
-    for prefix in ("-f", "-W"):
-        if flag.startswith(prefix + "no-"):
-            return prefix + flag[len(prefix) + 3 :]
-        if flag.startswith(prefix) and len(flag) > 2:
-            return prefix + "no-" + flag[len(prefix) :]
-    return None
 
 
 @deprecated(

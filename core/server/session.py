@@ -37,6 +37,7 @@ from core.protocol.errors import (
     SessionDiedError,
     TimeoutError_,
 )
+from core.protocol.flags import negated_flag
 from core.protocol.imports import render_import, split_import_items
 from core.server.diagnostics import (
     INTERRUPTED,
@@ -927,8 +928,9 @@ class Session:
         )
 
     def _note_flags(self, flags: Iterable[str]) -> None:
-        """Record flags GHCi has accepted: extensions by name (the last word wins), other
-        flags as given."""
+        """Record flags GHCi has accepted: extensions by name, other flags as given; the last
+        word wins (``-fno-x`` takes ``-fx`` out, so the flags read back say what is in
+        force, and a replay after a restart sets that)."""
         for flag in flags:
             if flag.startswith("-X"):
                 name = flag[2:]
@@ -938,8 +940,12 @@ class Session:
                 else:
                     self.state.extensions.pop(name, None)
                     self.state.extensions[name] = True
-            elif flag not in self.state.flags:
-                self.state.flags.append(flag)
+            else:
+                undone = negated_flag(flag)
+                if undone in self.state.flags:
+                    self.state.flags.remove(undone)
+                if flag not in self.state.flags:
+                    self.state.flags.append(flag)
 
     async def adopt_flags(self, req: m.SetFlags) -> m.FlagsResult:
         """Give a pooled GHCi the flags its session was opened with, so that it behaves as

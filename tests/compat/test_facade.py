@@ -131,6 +131,35 @@ def test_dynflags_round_trip_and_extensions() -> None:
     ghc(body)
 
 
+def test_other_flags_round_trip_through_dynflags() -> None:
+    def body() -> None:
+        start = GHC.getSessionDynFlags()
+        GHC.setSessionDynFlags(dataclasses.replace(
+            start, flags=(*start.flags, "-fdefer-type-errors", "-dsuppress-uniques")))
+        now = GHC.getSessionDynFlags()
+        assert {"-fdefer-type-errors", "-dsuppress-uniques"} <= set(now.flags)
+        # Deferred (GHCi defers in bindings, not in an expression's own `it`): a warning,
+        # then an exception when the value is used.
+        run_ok("let bad = 'a' && True", stderr=lambda _: None)
+        result = GHC.execStmt("bad", GHC.ExecOptions(stderr=lambda _: None))
+        assert isinstance(result, GHC.ExecComplete)
+        assert isinstance(result.execResult, GHC.Left)
+        # A removed flag is sent negated.
+        GHC.setSessionDynFlags(dataclasses.replace(
+            now, flags=tuple(f for f in now.flags if f != "-fdefer-type-errors")))
+        assert "-fdefer-type-errors" not in GHC.getSessionDynFlags().flags
+        with pytest.raises(GHC.SourceError):
+            GHC.execStmt("let worse = 'a' && True")
+        with pytest.raises(GHC.GhcException, match="-fno-such-flag"):
+            GHC.setSessionDynFlags(dataclasses.replace(
+                now, flags=(*now.flags, "-fno-such-flag")))
+        with pytest.raises(GHC.GhcException, match="cannot remove flag -dsuppress-uniques"):
+            GHC.setSessionDynFlags(dataclasses.replace(
+                now, flags=tuple(f for f in now.flags if f != "-dsuppress-uniques")))
+
+    ghc(body)
+
+
 def test_an_extension_switched_off_by_its_no_name_stays_off() -> None:
     def body() -> None:
         dflags = GHC.xopt_set(GHC.getSessionDynFlags(), GHC.LangExt.NoImplicitPrelude)
@@ -277,10 +306,12 @@ def test_exec_stmt_output_goes_to_callbacks_or_sys_streams(
         GHC.execStmt('System.IO.hPutStrLn System.IO.stderr "to err" >> putStrLn "to out"',
                      GHC.ExecOptions(stderr=err.append))
         assert "".join(err) == "to err\n"
-        GHC.execStmt('putStr "plain"')
+        GHC.execStmt('putStr "plain" >> System.IO.hPutStr System.IO.stderr "err plain"')
+        # dynCompileExpr has no options: its output goes to this process's streams too.
+        GHC.dynCompileExpr('Debug.Trace.trace "traced" (1 :: Int)')
 
     ghc(body)
-    assert capsys.readouterr().out == "to out\nplain"
+    assert capsys.readouterr() == ("to out\nplain", "err plaintraced\n")
 
 
 def test_exec_stmt_stdin_timeout_and_unsupported_stepping() -> None:

@@ -297,6 +297,40 @@ def test_the_embedded_server_stops_with_its_client() -> None:
         kill_leftovers(mine)
 
 
+_FACADE_PROGRAM = """
+import sys, warnings
+warnings.simplefilter("ignore")
+from compat import ghc_api as GHC
+
+def body():
+    GHC.execStmt("let x = 1", GHC.execOptions)
+    print("ready", flush=True)
+    sys.stdin.readline()
+
+GHC.runGhc(None, body)
+"""
+
+
+def test_the_facades_private_server_stops_when_the_program_exits() -> None:
+    """Legacy code closes nothing: the server runGhc started goes with the program."""
+    mine: list[Proc] = []
+    with subprocess.Popen([sys.executable, "-c", _FACADE_PROGRAM], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, text=True, cwd=ROOT,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT))) as child:
+        assert child.stdin is not None and child.stdout is not None
+        try:
+            assert child.stdout.readline() == "ready\n"
+            mine = descendants(child.pid)
+            assert len(ghc_procs(mine)) >= 2, mine
+            child.stdin.write("\n")
+            child.stdin.flush()
+            assert child.wait(timeout=60) == 0
+            assert survivors(mine, timeout=15) == []
+        finally:
+            child.kill()
+            kill_leftovers(mine)
+
+
 def test_closing_the_server_waits_for_sessions_being_dropped() -> None:
     """A connection that ends drops its sessions in its own task; ``Server.close`` right
     after it must still leave them stopped: an embedding program may exit at once."""

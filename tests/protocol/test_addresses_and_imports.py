@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from core.client.launcher import resolve_address
@@ -39,6 +41,17 @@ def test_each_side_refuses_the_other_sides_words(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("GHC_SHIM_TOKEN", "t0k")
     assert resolve_address("tcp://h:1").token == "t0k"
     assert not resolve_address("tcp://h:1").local and resolve_address("unix:/s").local
+
+
+def test_the_client_reads_its_token_from_a_file(monkeypatch: pytest.MonkeyPatch,
+                                                 tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text("  s3cret\n")
+    monkeypatch.delenv("GHC_SHIM_TOKEN", raising=False)
+    monkeypatch.setenv("GHC_SHIM_TOKEN_FILE", str(token_file))
+    assert resolve_address("tcp://h:1").token == "s3cret"
+    monkeypatch.setenv("GHC_SHIM_TOKEN", "t0k")  # the variable itself comes first
+    assert resolve_address("tcp://h:1").token == "t0k"
 
 
 @pytest.mark.parametrize(
