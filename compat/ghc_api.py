@@ -424,8 +424,12 @@ def parseDynamicFlags(
         elif arg.startswith("-X"):
             off.discard(arg[2:])
             on.add(arg[2:])
-        elif arg not in flags:
-            flags.append(arg)
+        else:
+            undone = negated_flag(arg)  # the last word wins, as in the session's flags
+            if undone in flags:
+                flags.remove(undone)
+            if arg not in flags:
+                flags.append(arg)
     return DynFlags(frozenset(on), tuple(flags), frozenset(off)), leftovers, warnings
 
 

@@ -21,7 +21,12 @@ import sys
 from collections.abc import Callable
 from typing import cast
 
+from core import __version__
+from core.protocol import messages as m
 from core.protocol.addresses import Address, parse_address
+from core.protocol.connection import RequestRejected, ServerConnection
+from core.protocol.errors import GhcUsageError
+from core.protocol.framing import END_OF_STREAM, NEED_DATA
 from core.server.ghci_process import GhciStartError
 from core.server.server import Link, Server, ServerConfig
 
@@ -165,6 +170,26 @@ async def _serve_stdio(server: Server, ready: asyncio.Future[str] | None) -> Non
         write_transport.close()
 
 
+def _refuse_stdio_client(reason: str) -> None:
+    """Answer the first request on stdin (the client's ``hello``) with ``reason``, as a
+    ``ghc_error`` reply, and return (also when stdin ends or the client cannot be answered)."""
+    conn = ServerConnection(server_version=__version__, ghc_version="")
+    with contextlib.suppress(OSError):
+        while data := os.read(sys.stdin.fileno(), 65536):
+            conn.receive_data(data)
+            while (event := conn.next_event()) is not NEED_DATA:
+                if event is END_OF_STREAM:
+                    return
+                if isinstance(event, RequestRejected):
+                    reply = event.data
+                else:
+                    request = cast(m.Request, event)
+                    reply = conn.send(m.Error(id=request.id, code=GhcUsageError.code,
+                                              message=reason))
+                os.write(sys.stdout.fileno(), reply)
+                return
+
+
 def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
     """The event loop the command-line server runs on: uvloop's where it is installed.
 
@@ -214,6 +239,10 @@ def serve_forever(config: ServerConfig, address: Address) -> int:
         return 2
     except (OSError, GhciStartError) as exc:
         print(f"ghc-shim serve: {exc}", file=sys.stderr)
+        if isinstance(exc, GhciStartError) and address.kind == "stdio":
+            # The one client of a stdio server (an embedded one) learns why, instead of
+            # seeing the connection close.
+            _refuse_stdio_client(str(exc))
         return 1
     return 0
 

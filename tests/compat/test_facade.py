@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import os
+import subprocess
 import sys
 from collections.abc import Callable
 from fractions import Fraction
@@ -85,6 +87,34 @@ def test_run_ghc_closes_the_session_when_the_action_raises() -> None:
     with pytest.raises(KeyError):
         ghc(action)
     assert sessions[0].closed
+
+
+def test_run_ghc_takes_ghcs_libdir() -> None:
+    libdir = subprocess.run(["ghc", "--print-libdir"], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    assert GHC.runGhc(libdir, lambda: run_ok("print 1")[1]) == "1\n"
+    with pytest.raises(GHC.GhcException, match="no/such/libdir"):
+        GHC.runGhc("/no/such/libdir", lambda: GHC.execStmt("1"))
+
+
+ROOT = Path(__file__).resolve().parents[2]
+_WITHOUT_GHC = """
+import warnings
+warnings.simplefilter("ignore")
+from compat import ghc_api as GHC
+try:
+    GHC.runGhc(None, lambda: GHC.execStmt("1"))
+except GHC.GhcException as exc:
+    print("GhcException:", exc)
+"""
+
+
+def test_a_missing_ghc_is_a_ghc_exception() -> None:
+    env = dict(os.environ, GHC_SHIM_GHC="/no/such/ghc", PYTHONPATH=str(ROOT))
+    env.pop("GHC_SHIM_SERVER", None)
+    out = subprocess.run([sys.executable, "-c", _WITHOUT_GHC], capture_output=True, text=True,
+                         env=env, timeout=60, cwd=ROOT).stdout
+    assert out.startswith("GhcException:") and "/no/such/ghc" in out, out
 
 
 def test_get_session_bridges_both_apis() -> None:
@@ -182,10 +212,14 @@ def test_an_extension_switched_off_by_its_no_name_stays_off() -> None:
 def test_parse_dynamic_flags_keeps_unknown_flags_as_leftovers() -> None:
     def body() -> None:
         start = GHC.getSessionDynFlags()
-        dflags, leftovers, _ = GHC.parseDynamicFlags(
-            start, ["-XLambdaCase", "-fno-such-flag", "-Wall", "Main.hs", "-XNoImplicitPrelude"]
+        dflags, leftovers, warnings = GHC.parseDynamicFlags(
+            start, ["-XLambdaCase", "-fno-such-flag", "-Wall", "Main.hs", "-XNoImplicitPrelude",
+                    "-fdefer-type-errors", "-fno-defer-type-errors", "-XNullaryTypeClasses"]
         )
         assert leftovers == ["-fno-such-flag", "Main.hs"]
+        assert "-fno-defer-type-errors" in dflags.flags  # the last word wins
+        assert "-fdefer-type-errors" not in dflags.flags
+        assert any("NullaryTypeClasses" in w and "deprecated" in w for w in warnings), warnings
         assert "LambdaCase" in dflags.extensions and "-Wall" in dflags.flags
         assert "ImplicitPrelude" in dflags.disabled_extensions
         assert GHC.getSessionDynFlags() == start  # parsing applies nothing
@@ -510,6 +544,14 @@ def test_names_info_and_bindings() -> None:
         assert GHC.getInfo(False, "nosuchname") is None
         plus = GHC.getInfo(False, GHC.Name("+"))
         assert plus is not None and plus.fixity == "infixl 6 +"
+        # :info! lists the instances :info leaves out (their names are not in scope).
+        unfiltered = GHC.getInfo(True, "Maybe")
+        assert unfiltered is not None and set(info.instances) < set(unfiltered.instances)
+        # One spelling, two things (a type and its constructor): GHCi's own text (GHC 9.0
+        # shows the type), not an error.
+        GHC.runDecls("data P = P Int")
+        both = GHC.getInfo(False, "P")
+        assert both is not None and "data P = P Int" in both.text
         run_ok("let first = 1 :: Int")
         run_ok("let second = 'c'")
         bindings = GHC.getBindings()
