@@ -9,11 +9,12 @@ colon command — every command here becomes an explicit operation.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import sys
 from typing import TextIO
 
-from core.client.results import Import, Target
+from core.client.results import Import, LoadOutcome, Target
 from core.client.session import Session
 from core.protocol.errors import CompileError, RequestError
 
@@ -162,6 +163,21 @@ class Repl:
         else:
             print(f"unknown command {word!r}; :? lists the commands", file=sys.stderr)
 
+    def _enter_first_target(self, outcome: LoadOutcome) -> None:
+        """Bring the first loaded target's top level into scope, next to the imports kept,
+        as GHCi's :load does (``:module +*M -- added automatically``)."""
+        for target in self.session.get_targets():
+            loaded = next((m for m in outcome.modules
+                           if (m.name == target.name if target.kind == "module"
+                               else os.path.normpath(m.file) == os.path.normpath(target.name))),
+                          None)
+            if loaded is not None:
+                scope = Import(loaded.name, kind="module" if loaded.interpreted else "decl")
+                context = self.session.get_context()
+                if scope not in context:
+                    self.session.set_context([*context, scope])
+                return
+
     def _module(self, rest: str) -> None:
         context = self.session.get_context()
         if not rest:
@@ -182,6 +198,7 @@ class Repl:
 
     def _report_load(self) -> None:
         outcome = self.session.load(restore_context=True)
+        self._enter_first_target(outcome)
         for d in outcome.diagnostics:
             print(f"{d.file}:{d.line}:{d.column}: {d.severity}:\n    {d.message}",
                   file=sys.stderr)

@@ -217,6 +217,37 @@ def test_cli_repl_maps_commands_to_operations() -> None:
     assert "owned" not in result.stdout and "unknown command" in result.stderr
 
 
+def test_cli_repl_info_modules_loads_and_flags(tmp_path: Path) -> None:
+    (tmp_path / "Twice.hs").write_text("module Twice where\ntwice :: Int -> Int\n"
+                                       "twice = (* 2)\n")
+    script = "\n".join([
+        ":i Maybe",
+        ":m + Data.Char",
+        "toUpper 'a'",
+        ":m - Data.Char",
+        "toUpper 'b'",
+        ":l Twice.hs",
+        "twice 21",
+        ":r",
+        ":set -XLambdaCase",
+        "(\\case { 0 -> 'z'; _ -> 'n' }) (0 :: Int)",
+        ":set -fno-such-flag",
+        ":q",
+    ]) + "\n"
+    result = subprocess.run(
+        [sys.executable, "-m", "compat.cli", "repl"], input=script,
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "GHC_SHIM_SERVER": "", "PYTHONPATH": str(ROOT)},
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "data Maybe a = Nothing | Just a" in out
+    assert out.count("'A'") == 1 and "'B'" not in out  # Data.Char left the context again
+    assert "Variable not in scope: toUpper" in result.stderr
+    assert "Ok, 1 module loaded.\n42\nOk, 1 module loaded.\n'z'\n" in out
+    assert "Some flags have not been recognized: -fno-such-flag" in result.stderr
+
+
 def test_cpu_limit_from_the_command_line() -> None:
     with ServerProcess("--pool", "0", "--cpu-seconds", "1") as server, \
             connect(server.address) as client, client.open_session() as session:
