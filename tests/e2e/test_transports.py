@@ -257,6 +257,16 @@ def test_cpu_limit_from_the_command_line() -> None:
         assert session.eval("1 + 1 :: Int").value == 2  # restarted, with the same limit
 
 
+def test_time_limit_from_the_command_line() -> None:
+    with ServerProcess("--pool", "0", "--timeout", "1") as server, \
+            connect(server.address) as client, client.open_session() as session:
+        started = time.monotonic()
+        outcome = session.exec_stmt("let loop n = loop (n + 1) in loop (0 :: Int)")
+        assert outcome.exception is not None and outcome.exception.type == "Timeout"
+        assert time.monotonic() - started < 30
+        assert session.exec_stmt("1 + 1").exception is None  # the session goes on
+
+
 def _affinities(root: int) -> dict[str, set[tuple[int, ...]]]:
     """Name of each process under ``root`` -> the CPU sets of its threads."""
     from core.server.ghci_process import _process_tree
