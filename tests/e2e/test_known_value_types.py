@@ -191,8 +191,12 @@ def test_a_value_without_show_seen_before_costs_no_failed_statement() -> None:
     assert with_session(scenario) == [3, 2]
 
 
-@pytest.mark.parametrize(("flags", "expected"),
-                         [([], "literals"), (["-XRebindableSyntax"], "plain")])
+@pytest.mark.parametrize(("flags", "expected"), [
+    ([], "literals"),
+    (["-XOverloadedStrings"], "literals"),  # the expected type still fixes a literal
+    (["-XRebindableSyntax"], "literals"),  # a string literal is only rebound when overloaded
+    (["-XRebindableSyntax", "-XOverloadedStrings"], "plain"),  # the fromString in scope
+])
 def test_bind_value_uses_the_string_literal_form_where_literals_mean_what_they_say(
     flags: list[str], expected: str
 ) -> None:
