@@ -39,8 +39,11 @@ class Journal:
             # A load resets prompt bindings and the context: what came before cannot be in
             # scope after it, so replaying it would only waste time (and might fail).
             self.entries = [e for e in self.entries if e.kind == "flags"]
-        if entry.kind == "context":
-            self.entries = [e for e in self.entries if e.kind != "context"]
+        if entry.kind == "context" and self.entries and self.entries[-1].kind == "context":
+            # Nothing was compiled under the context it replaces. An earlier one stays: the
+            # lets and declarations after it were compiled in its scope (`M.fromList` with
+            # Data.Map imported as M) and are replayed in it.
+            self.entries.pop()
         self.entries.append(entry)
 
     def skip(self, statement: str) -> None:

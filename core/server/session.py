@@ -453,7 +453,10 @@ class Session:
         """A statement ran to completion: note what it bound and journal it for replay."""
         self._note_bindings(names)
         stripped = req.stmt.lstrip()
-        if stripped.startswith("let") and "<-" not in stripped.split("\n", 1)[0]:
+        # A let statement binds its own names; `let ... in e` is an expression (it binds
+        # `it`), whose effects a replay must not repeat.
+        if (stripped.startswith("let") and "<-" not in stripped.split("\n", 1)[0]
+                and names != ["it"]):
             self.journal.record(
                 JournalEntry("let", req.stmt, f"let: {_short(req.stmt)}", req.line,
                              req.source_file)

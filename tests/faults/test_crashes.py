@@ -132,6 +132,24 @@ def test_everything_in_the_journal_is_replayed(fault_session: Session, tmp_path:
     assert "LambdaCase" in session.get_flags().extensions
 
 
+def test_replay_keeps_the_context_each_statement_was_compiled_in(
+    fault_session: Session, tmp_path: Path
+) -> None:
+    session = fault_session
+    effects = tmp_path / "effects.txt"
+    session.set_context([Import("Prelude"), Import("Data.Map", qualified=True, as_="M")])
+    session.exec_stmt("let m = M.fromList [(1 :: Int, 'a')]")
+    session.set_context([Import("Prelude")])
+    # An expression with a let in it runs an effect: never re-run.
+    session.exec_stmt(f'let n = 1 :: Int in appendFile "{effects}" "ran\\n"')
+    with pytest.raises(SessionDiedError) as info:
+        session.exec_stmt(SEGFAULT)
+    assert not info.value.details.problems
+    assert session.eval("Data.Map.size m").value == 1
+    assert [i.module for i in session.get_context()] == ["Prelude"]
+    assert effects.read_text() == "ran\n"
+
+
 def test_other_sessions_do_not_notice(fault_server: ServerProcess, tmp_path: Path) -> None:
     with fault_server.connect() as first, fault_server.connect() as second:
         victim = first.open_session()
