@@ -978,12 +978,18 @@ class Session:
         output, _ = await self._command(":set " + " ".join(req.flags))
         unrecognized: list[str] = []
         warnings: list[str] = []
+        # GHCi applies none of the flags of a :set that has an unknown one, or that fails
+        # (an unknown warning flag under -Werror); an unknown warning flag otherwise is a
+        # warning, and the others apply.
+        failed = bool(_SET_ERROR.search(output.stderr))
         for line in output.stderr.splitlines():
-            if "not been recognized" in line or "unrecognised flag" in line.lower():
+            if ("not been recognized" in line or "unrecognised flag" in line.lower()
+                    or (failed and "unrecognised warning flag" in line)):
                 unrecognized += line.split(":", 1)[-1].split()
+                failed = True
             elif line.strip():
                 warnings.append(line.strip())
-        applied = [f for f in req.flags if f not in unrecognized]
+        applied = [] if failed else list(req.flags)
         self._note_flags(applied)
         if applied:
             self.journal.record(
@@ -1255,6 +1261,7 @@ def _after_dcolon(text: str, expr: str) -> str:
 # statement, by the server's LINE pragma), or GHCi's own numbering (a ":cmd", whose
 # expression alone has a pragma).
 _SERVER_PART: Final = {False: f"{EVAL_SOURCE}:0:", True: "<interactive>:"}
+_SET_ERROR: Final = re.compile(r"^<no location info>: error:", re.MULTILINE)
 # GHC qualifies the class when the context does not import it unqualified (no Prelude).
 _MISSING_SHOW: Final = re.compile(r"No instance for \((?:GHC\.Show\.)?Show\s")
 _EVAL_POSITION: Final = re.compile(

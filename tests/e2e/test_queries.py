@@ -120,6 +120,22 @@ def test_set_flags_reports_unknown_flags(session: Session) -> None:
     assert flags.unrecognized == ("-fno-such-flag",)
 
 
+def test_a_set_with_an_unknown_flag_applies_none(session: Session) -> None:
+    # GHCi rejects the whole :set; the flags read back (and replayed) must say so.
+    flags = session.set_flags(["-XLambdaCase", "-fno-such-flag"])
+    assert flags.unrecognized == ("-fno-such-flag",) and "LambdaCase" not in flags.extensions
+    with pytest.raises(CompileError, match="LambdaCase"):
+        session.exec_stmt("(\\case { _ -> 'x' }) ()")
+    # An unknown warning flag is only a warning, unless warnings are errors.
+    flags = session.set_flags(["-fdefer-type-errors", "-Wbogus"])
+    assert "-fdefer-type-errors" in flags.flags and not flags.unrecognized
+    assert any("-Wbogus" in w for w in flags.warnings)
+    session.set_flags(["-Werror"])
+    flags = session.set_flags(["-fprint-explicit-foralls", "-Wbogus"])
+    assert flags.unrecognized == ("-Wbogus",)
+    assert "-fprint-explicit-foralls" not in flags.flags
+
+
 @pytest.mark.parametrize("flag", ["-fno-external-interpreter", "-pgmi/bin/sh",
                                   "-ghci-script=x", "-e"])
 def test_flags_that_break_the_server_are_refused(session: Session, flag: str) -> None:
