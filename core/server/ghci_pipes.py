@@ -16,9 +16,11 @@ command's diagnostics before it prints the prompt, so at that moment the rest of
 already in the pipe.
 
 The readers stay registered for the process's life (no ``epoll_ctl`` pair per command).
-What GHCi writes between commands (output of a thread the user forked, the extra prompt
-after an interrupt) is kept for the next command, up to a bound; past it reading pauses and
-the pipe fills, as if nobody were reading.
+What arrives between commands (output of a thread the user forked, the extra prompt after
+an interrupt) is kept for the next command, up to a bound; past it reading pauses and the
+pipe fills, as if nobody were reading. The interpreted program's own stdout and stderr, when
+they have pipes of their own, are read alike but never mixed into GHCi's (see
+``GhciPipes``).
 """
 
 from __future__ import annotations
@@ -49,13 +51,16 @@ _UTF8_DECODER: Final = codecs.getincrementaldecoder("utf-8")
 
 @dataclass(slots=True)
 class CommandOutput:
-    """What one command wrote. ``ended``: the pipes closed (or were closed) before the
-    marker arrived; ``stderr_tail`` is then the last of stderr, for the death report."""
+    """What one command wrote: ``stdout`` and ``stderr`` are GHCi's own (with the
+    interpreted program's output when it shares GHCi's pipes, see ``GhciPipes``).
+    ``ended``: the pipes closed (or were closed) before the marker arrived;
+    ``stderr_tail`` is then the last of stderr, for the death report."""
 
     stdout: str
     stderr: str
     truncated: bool = False
     stdout_bytes: int = 0
+    user_stdout_bytes: int = 0  # of the interpreted program's stdout, passed on
     stderr_bytes: int = 0
     ended: bool = False
     stderr_tail: str = ""
@@ -122,8 +127,8 @@ class _Collection:
 
     __slots__ = (
         "_dropped_err", "_err_dec", "_err_parts", "_err_tail", "_held", "_limit", "_marker",
-        "_on_stderr", "_on_stdout", "_out_dec", "_out_parts", "_used", "error", "future",
-        "result",
+        "_on_stderr", "_on_stdout", "_out_dec", "_out_parts", "_used", "_user_err_dec",
+        "_user_out_dec", "error", "future", "on_user_stderr", "result",
     )
 
     def __init__(
@@ -133,10 +138,14 @@ class _Collection:
         on_stderr: OutputCallback | None,
         output_limit: int | None,
         future: asyncio.Future[bool],
+        on_user_stderr: OutputCallback | None = None,
     ) -> None:
         self._marker = marker
         self._on_stdout = on_stdout
         self._on_stderr = on_stderr
+        self.on_user_stderr = on_user_stderr
+        self._user_out_dec = _UTF8_DECODER("replace")
+        self._user_err_dec = _UTF8_DECODER("replace")
         self._limit = output_limit if output_limit is not None else 1 << 62
         self._used = 0
         self._out_dec = _UTF8_DECODER("replace")
@@ -153,6 +162,34 @@ class _Collection:
     @property
     def held(self) -> bytes:
         return self._held
+
+    @property
+    def wants_user_stdout(self) -> bool:
+        return self._on_stdout is not None
+
+    def feed_user_out(self, data: bytes) -> None:
+        """The interpreted program's stdout: passed on, never part of GHCi's answer."""
+        result = self.result
+        if self._used + len(data) > self._limit:
+            result.truncated = True
+            data = data[: max(0, self._limit - self._used)]
+        if not data:
+            return
+        self._used += len(data)
+        result.user_stdout_bytes += len(data)
+        self._deliver(self._on_stdout, self._user_out_dec.decode(data))
+
+    def feed_user_err(self, data: bytes) -> None:
+        """The interpreted program's stderr: passed on, never parsed as GHC's report (its
+        last part is kept for a death report: the interpreter's runtime writes there)."""
+        _keep_last(self._err_tail, data)
+        if self._used + len(data) > self._limit:
+            self.result.truncated = True
+            data = data[: max(0, self._limit - self._used)]
+        if not data:
+            return
+        self._used += len(data)
+        self._deliver(self.on_user_stderr, self._user_err_dec.decode(data))
 
     def feed_out(self, data: bytes) -> bytes | None:
         """Take stdout; return what follows the marker once it has arrived, else None."""
@@ -209,7 +246,7 @@ class _Collection:
         except Exception as exc:
             if self.error is None:
                 self.error = exc
-            self._on_stdout = self._on_stderr = None
+            self._on_stdout = self._on_stderr = self.on_user_stderr = None
 
     def finish(self, *, ended: bool) -> CommandOutput:
         result = self.result
@@ -249,13 +286,27 @@ def _marker_prefix_at_end(data: bytes, marker: bytes) -> int:
 
 
 class GhciPipes:
-    """The two output pipes of one GHCi; one command collects at a time."""
+    """The output pipes of one GHCi; one command collects at a time.
 
-    def __init__(self, stdout_fd: int, stderr_fd: int) -> None:
+    ``user_stdout_fd``/``user_stderr_fd``: pipes of the interpreted program's own stdout and
+    stderr, when it does not share GHCi's. Their output goes to the command's callbacks
+    (``on_stdout``, ``on_user_stderr``) and never into GHCi's answer or report: a thread of
+    the user's printing between commands cannot corrupt the next ``:type`` answer, nor user
+    text on stderr pass for a GHC error. A command without the callback leaves it for the
+    next one that has it. GHCi flushes the program's handles before it prints its prompt,
+    so when the marker arrives the program's output of the command is in those pipes.
+    """
+
+    def __init__(self, stdout_fd: int, stderr_fd: int, user_stdout_fd: int | None = None,
+                 user_stderr_fd: int | None = None) -> None:
         self._out = _Stream(stdout_fd)
         self._err = _Stream(stderr_fd)
+        self._user_out = _Stream(user_stdout_fd) if user_stdout_fd is not None else None
+        self._user_err = _Stream(user_stderr_fd) if user_stderr_fd is not None else None
         self._idle_out = bytearray()
         self._idle_err = bytearray()
+        self._idle_user_out = bytearray()
+        self._idle_user_err = bytearray()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._current: _Collection | None = None
         self._closed = False
@@ -270,6 +321,7 @@ class GhciPipes:
         on_stdout: OutputCallback | None = None,
         on_stderr: OutputCallback | None = None,
         output_limit: int | None = None,
+        on_user_stderr: OutputCallback | None = None,
     ) -> CommandOutput:
         """Wait for everything up to ``marker`` on stdout; the output callbacks run as it
         arrives. Returns with ``ended`` set if the pipes closed first. The first exception
@@ -277,11 +329,13 @@ class GhciPipes:
         command starts in step); the callbacks are not called after it."""
         assert self._current is None, "one command collects at a time"
         loop = asyncio.get_running_loop()
-        current = _Collection(marker, on_stdout, on_stderr, output_limit, loop.create_future())
+        current = _Collection(marker, on_stdout, on_stderr, output_limit, loop.create_future(),
+                              on_user_stderr)
         if self._closed:
             return current.finish(ended=True)
         self._current = current
         try:
+            self._pass_user_output(current)
             if self._idle_err:
                 data = bytes(self._idle_err)
                 self._idle_err.clear()
@@ -307,6 +361,44 @@ class GhciPipes:
             raise current.error
         return output
 
+    def _pass_user_output(self, current: _Collection) -> None:
+        """Give ``current`` the program's output kept so far, if it takes it."""
+        if self._idle_user_out and current.wants_user_stdout:
+            data = bytes(self._idle_user_out)
+            self._idle_user_out.clear()
+            current.feed_user_out(data)
+        if self._idle_user_err and current.on_user_stderr is not None:
+            data = bytes(self._idle_user_err)
+            self._idle_user_err.clear()
+            current.feed_user_err(data)
+
+    def _user_ready(self, stream: _Stream, idle: bytearray) -> None:
+        data = stream.read()
+        if stream.eof:
+            self._unwatch(stream)
+        self._take_user(stream, idle, data)
+
+    def _take_user(self, stream: _Stream, idle: bytearray, data: bytes) -> None:
+        if not data:
+            return
+        current = self._current
+        if current is not None and stream is self._user_out and current.wants_user_stdout:
+            current.feed_user_out(data)
+        elif current is not None and stream is self._user_err and \
+                current.on_user_stderr is not None:
+            current.feed_user_err(data)
+        else:
+            idle += data
+            if len(idle) >= _IDLE_LIMIT:
+                self._unwatch(stream)
+
+    def _drain_user(self) -> None:
+        for stream, idle in ((self._user_out, self._idle_user_out),
+                             (self._user_err, self._idle_user_err)):
+            # Not one paused at the idle bound: the pipe holds the rest.
+            if stream is not None and stream.watched:
+                self._take_user(stream, idle, stream.drain())
+
     def discard_available(self) -> None:
         """Drop whatever GHCi has written so far (before a resync)."""
         self._out.drain()
@@ -324,6 +416,9 @@ class GhciPipes:
         self._closed = True
         self._unwatch(self._out)
         self._unwatch(self._err)
+        for stream in (self._user_out, self._user_err):
+            if stream is not None:
+                self._unwatch(stream)
         current, self._current = self._current, None
         if current is not None and not current.future.done():
             current.future.set_result(True)
@@ -335,10 +430,18 @@ class GhciPipes:
             # A process outlives one event loop only in tests that run several loops in
             # turn; the old loop's registrations went with it.
             self._loop = loop
-            self._out.watched = self._err.watched = False
+            for stream in (self._out, self._err, self._user_out, self._user_err):
+                if stream is not None:
+                    stream.watched = False
         for stream, ready in ((self._out, self._stdout_ready), (self._err, self._stderr_ready)):
             if not stream.watched and not stream.eof:
                 loop.add_reader(stream.fd, ready)
+                stream.watched = True
+        for stream, idle in ((self._user_out, self._idle_user_out),
+                             (self._user_err, self._idle_user_err)):
+            if stream is not None and not stream.watched and not stream.eof and \
+                    len(idle) < _IDLE_LIMIT:
+                loop.add_reader(stream.fd, self._user_ready, stream, idle)
                 stream.watched = True
 
     def _unwatch(self, stream: _Stream) -> None:
@@ -381,13 +484,16 @@ class GhciPipes:
         if rest is None:
             return
         self._idle_out += rest
-        # Everything GHCi wrote to stderr for this command precedes the prompt.
+        # Everything GHCi wrote to stderr for this command precedes the prompt, and so does
+        # what the program wrote (GHCi flushes its handles first).
         current.feed_err(bytes(self._idle_err) + self._err.drain())
         self._idle_err.clear()
+        self._drain_user()
         self._current = None
         current.future.set_result(False)
 
     def _end(self, current: _Collection) -> None:
         current.feed_err(self._err.drain())
+        self._drain_user()
         self._current = None
         current.future.set_result(True)

@@ -11,10 +11,11 @@ How a command is framed (after ghcid, with GHCi's prompt instead of marker state
 the prompt is set to a random marker, so GHCi itself prints it when a command is finished.
 No helper statement runs per command, so ``it``, the user's scope and GHCi's module counter
 are untouched, and nothing user code does to its own handles can forge or break the marker
-(the interpreted code runs in ``ghc-iserv``, a separate process). Everything GHCi writes to
-stderr for a command is written before it prints the prompt, so once the marker arrives on
-stdout the rest of that command's stderr is already in the pipe and is drained
-without blocking.
+(the interpreted code runs in ``ghc-iserv``, a separate process, whose stdout and stderr are
+pipes of their own: what it prints is never taken for GHCi's answers, reports or prompt).
+Everything GHCi writes to stderr for a command is written before it prints the prompt, and
+GHCi flushes the program's handles before that too, so once the marker arrives on stdout
+the rest of that command's output is already in the pipes and is drained without blocking.
 
 Why the external interpreter (``-fexternal-interpreter``): user code runs in its own process
 with its own stdin (a file the server rewrites per statement — GHCi would otherwise read
@@ -135,9 +136,11 @@ def _libdir(ghc: str, mtime_ns: int) -> str:
 # bash, not sh: dash redirects only single-digit descriptors ("0<&11" is a syntax error).
 _WRAPPER: Final = """#!/bin/bash
 # Started by GHC (-pgmi) as the external interpreter of one shim session. It applies the
-# session's resource limits to the interpreter only (not to the compiler) and gives it the
-# session's stdin file, whose open file description the shim server shares and rewinds.
-{limits}exec {pdeathsig}{iserv} "$@" {rts}0<&{stdin_fd}
+# session's resource limits to the interpreter only (not to the compiler), gives it the
+# session's stdin file, whose open file description the shim server shares and rewinds,
+# and its own stdout and stderr pipes, apart from GHCi's.
+{limits}exec {pdeathsig}{iserv} "$@" {rts}0<&{stdin_fd} 1>&{out_fd} 2>&{err_fd} \\
+    {out_fd}>&- {err_fd}>&-
 """
 
 # The interpreter's heap limit (GHC's -M), as a share of its address-space limit. Under -M
@@ -151,7 +154,8 @@ _WRAPPER: Final = """#!/bin/bash
 _HEAP_SHARE: Final = 0.4
 
 
-def _wrapper_script(config: GhciConfig, iserv: str, stdin_fd: int) -> str:
+def _wrapper_script(config: GhciConfig, iserv: str, stdin_fd: int, out_fd: int,
+                    err_fd: int) -> str:
     """The interpreter's wrapper (``_WRAPPER``) with the session's limits filled in."""
     limits = rts = ""
     if config.heap_mb is not None:
@@ -164,8 +168,8 @@ def _wrapper_script(config: GhciConfig, iserv: str, stdin_fd: int) -> str:
         rts = f"+RTS -M{max(1, int(config.heap_mb * _HEAP_SHARE))}m -RTS "
     if config.cpu_seconds is not None:
         limits += f"ulimit -t {config.cpu_seconds} || exit 97\n"
-    return _WRAPPER.format(limits=limits, iserv=iserv, stdin_fd=stdin_fd,
-                           pdeathsig=_pdeathsig_prefix(), rts=rts)
+    return _WRAPPER.format(limits=limits, iserv=iserv, stdin_fd=stdin_fd, out_fd=out_fd,
+                           err_fd=err_fd, pdeathsig=_pdeathsig_prefix(), rts=rts)
 
 
 def _pdeathsig_prefix() -> str:
@@ -235,6 +239,7 @@ class GhciProcess:
         owns_workdir: bool,
         stdin_fd: int,
         marker: bytes,
+        user_fds: tuple[int, int],
     ) -> None:
         self._proc = proc
         self.config = config
@@ -245,7 +250,8 @@ class GhciProcess:
         assert proc.stdout is not None and proc.stderr is not None and proc.stdin is not None
         # Raw non-blocking fds rather than asyncio streams, so that "drain stderr now" is
         # exact (see the module docstring).
-        self._pipes = GhciPipes(proc.stdout.fileno(), proc.stderr.fileno())
+        self._user_fds: tuple[int, ...] = user_fds
+        self._pipes = GhciPipes(proc.stdout.fileno(), proc.stderr.fileno(), *user_fds)
         self._in_fd = proc.stdin.fileno()
         os.set_blocking(self._in_fd, False)
         self.ghc_version = ""
@@ -272,7 +278,7 @@ class GhciProcess:
         owns_workdir = config.workdir is None
         workdir = Path(config.workdir) if config.workdir else make_workdir()
         try:
-            proc, stdin_fd = await cls._spawn(config, ghc, workdir)
+            proc, stdin_fd, user_fds = await cls._spawn(config, ghc, workdir)
         except BaseException:
             # Also when cancelled (a server stopping while its pool refills): nothing of a
             # GHCi that never started may stay behind (temporary directories left by every
@@ -281,7 +287,7 @@ class GhciProcess:
                 shutil.rmtree(workdir, ignore_errors=True)
             raise
         marker = _new_marker()
-        self = cls(proc, config, workdir, owns_workdir, stdin_fd, marker)
+        self = cls(proc, config, workdir, owns_workdir, stdin_fd, marker, user_fds)
         try:
             # GHCi prints its prompt before reading each command: the first marker appears
             # only after both settings are read. `-v0` would hide the prompt altogether.
@@ -306,9 +312,16 @@ class GhciProcess:
 
     @staticmethod
     async def _spawn(config: GhciConfig, ghc: str, workdir: Path
-                     ) -> tuple[subprocess.Popen[bytes], int]:
-        """Start GHCi with its files in ``workdir``: the process and its stdin file's fd."""
+                     ) -> tuple[subprocess.Popen[bytes], int, tuple[int, int]]:
+        """Start GHCi with its files in ``workdir``: the process, its stdin file's fd and the
+        read ends of the interpreter's stdout and stderr pipes."""
         stdin_fd = os.open(workdir / STDIN_NAME, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+        # The interpreted program writes to pipes of its own, not to GHCi's: GHCi's output
+        # is then GHCi's alone (answers, diagnostics, its prompt), which nothing the program
+        # prints can corrupt or forge (a forked thread printing during a :type; an error
+        # report of a program run with System.Process; the marker itself).
+        user_out_r, user_out_w = os.pipe()
+        user_err_r, user_err_w = os.pipe()
         try:
             # Held while the server, GHCi or its interpreter lives (the interpreter inherits
             # this descriptor): what tells a sweep that the directory is in use.
@@ -317,7 +330,7 @@ class GhciProcess:
             wrapper = workdir / "iserv"
             loop = asyncio.get_running_loop()
             iserv = await loop.run_in_executor(None, _iserv_path, ghc, config.libdir)
-            wrapper.write_text(_wrapper_script(config, iserv, stdin_fd))
+            wrapper.write_text(_wrapper_script(config, iserv, stdin_fd, user_out_w, user_err_w))
             wrapper.chmod(stat.S_IRWXU)
             args = [ghc, "--interactive", "-ignore-dot-ghci", "-fexternal-interpreter"]
             args += ["-pgmi", str(wrapper)]
@@ -338,16 +351,21 @@ class GhciProcess:
                     # Relative paths in `:load`, module search and the user's own file access
                     # resolve here, as they would in the caller's process with in-process GHC.
                     cwd=config.cwd or os.getcwd(),
-                    pass_fds=(stdin_fd,),
+                    pass_fds=(stdin_fd, user_out_w, user_err_w),
                     start_new_session=True,  # its own process group, for SIGINT and cleanup
                     preexec_fn=functools.partial(_prepare_child, config.cpus),
                 )
             except OSError as exc:
                 raise GhciStartError(f"cannot start {ghc}: {exc}") from exc
         except BaseException:
-            os.close(stdin_fd)
+            for fd in (stdin_fd, user_out_r, user_err_r):
+                os.close(fd)
             raise
-        return proc, stdin_fd
+        finally:
+            # GHCi holds them now (and hands them to its interpreter).
+            os.close(user_out_w)
+            os.close(user_err_w)
+        return proc, stdin_fd, (user_out_r, user_err_r)
 
     def pin(self, cpus: frozenset[int]) -> None:
         """Keep GHCi, its threads and its interpreter (now or later started) on ``cpus``.
@@ -508,9 +526,15 @@ class GhciProcess:
         on_stderr: OutputCallback | None = None,
         output_limit: int | None = None,
         while_running: Callable[[], None] | None = None,
+        on_user_stderr: OutputCallback | None = None,
     ) -> CommandOutput:
         """Send one command (a statement, declarations or a colon command the server built)
         and collect its output up to the prompt.
+
+        ``on_stdout`` gets the interpreted program's stdout (and GHCi's own), ``on_stderr``
+        GHCi's stderr (diagnostics, exception reports), ``on_user_stderr`` the program's
+        stderr; the result's ``stdout``/``stderr`` hold GHCi's own output only. Program
+        output while no command takes it waits for the next one that does.
 
         ``while_running`` is called once the command is sent, before its output is awaited.
         ``line`` set: the text is sent as a ``:{``/``:}`` block whose first line GHC reports
@@ -544,7 +568,7 @@ class GhciProcess:
                 # GHCi works on the command now, on another CPU: work done here is off the
                 # request's critical path.
                 while_running()
-            return await self._collect(on_stdout, on_stderr, output_limit)
+            return await self._collect(on_stdout, on_stderr, output_limit, on_user_stderr)
         finally:
             if text.startswith((":load", ":reload", ":add")):
                 # GHCi turns the interpreted program's buffering off again after a load
@@ -572,9 +596,11 @@ class GhciProcess:
         # whatever reused it meanwhile — the restarted GHCi's stdin file (EBADF on its first
         # command, seen as an ``internal`` error after a timeout kill) or a client socket.
         stdin_fd, self._stdin_fd = self._stdin_fd, -1
-        if stdin_fd >= 0:
-            with contextlib.suppress(OSError):
-                os.close(stdin_fd)
+        user_fds, self._user_fds = self._user_fds, ()
+        for fd in (stdin_fd, *user_fds):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
 
     async def _wait_exit(self, timeout: float) -> None:
         deadline = asyncio.get_running_loop().time() + timeout
@@ -628,10 +654,12 @@ class GhciProcess:
         on_stdout: OutputCallback | None,
         on_stderr: OutputCallback | None,
         output_limit: int | None,
+        on_user_stderr: OutputCallback | None = None,
     ) -> CommandOutput:
         if self._killed:
             raise GhciDiedError("GHCi was killed", returncode=self.returncode, stderr_tail="")
-        output = await self._pipes.collect(self._marker, on_stdout, on_stderr, output_limit)
+        output = await self._pipes.collect(self._marker, on_stdout, on_stderr, output_limit,
+                                           on_user_stderr)
         if output.ended:
             await self._wait_exit(2.0)
             raise GhciDiedError(

@@ -201,6 +201,7 @@ class Session:
         on_stderr: Callable[[str], None] | None = None,
         declarations: bool = False,
         while_running: Callable[[], None] | None = None,
+        on_user_stderr: Callable[[str], None] | None = None,
     ) -> tuple[CommandOutput, Literal["interrupt", "timeout"] | None]:
         """Run one command under the time limit; recover from a dead GHCi.
 
@@ -233,6 +234,7 @@ class Session:
                 on_stderr=on_stderr,
                 output_limit=self.limits.output_limit,
                 while_running=while_running,
+                on_user_stderr=on_user_stderr,
             )
         except GhciDiedError as exc:
             # The request is no longer interruptible: an interrupt or this time limit
@@ -360,7 +362,8 @@ class Session:
         that the exception report survives a flood; that tail is for the parsers, not for the
         client, which received up to 64 KiB more than its ``output_limit`` before this cut.
         """
-        sent = len(output.stdout.encode("utf-8", "replace")) + streamed_stderr
+        sent = (len(output.stdout.encode("utf-8", "replace")) + output.user_stdout_bytes
+                + streamed_stderr)
         return max(0, self.limits.output_limit - sent)
 
     def _check_text(self, text: str) -> None:
@@ -419,6 +422,7 @@ class Session:
             on_stdout=on_stdout,
             on_stderr=streamer.feed,
             while_running=while_running,
+            on_user_stderr=emit_stderr,
         )
         if not output.stderr and not output.truncated and reason is None and usual:
             # Nothing on stderr: no diagnostic, no exception, nothing held back.
@@ -481,15 +485,15 @@ class Session:
                     diagnostics=(_diag(req.source_file, req.line, 1, 1, message),)
                 ),
             )
+        # Output of Template Haskell splices run while compiling them streams as it comes.
         output, _ = await self._command(
             req.decls, timeout=req.timeout, line=req.line, source_file=req.source_file,
-            declarations=True,
+            declarations=True, on_stdout=lambda text: emit("stdout", text),
+            on_user_stderr=lambda text: emit("stderr", text),
         )
         diagnostics = parse_diagnostics(output.stderr)
         if any(d.severity == "error" for d in diagnostics):
             raise self._compile_error(output.stderr, "compile error")
-        if output.stdout:
-            emit("stdout", output.stdout)
         names = declared_names(req.decls)
         self._note_bindings(names)
         self.journal.record(
@@ -565,6 +569,7 @@ class Session:
                 line=None if rebindable else 0,
                 source_file=EVAL_SOURCE,
                 on_stdout=lambda text: emit("stdout", text),
+                on_user_stderr=lambda text: emit("stderr", text),
             )
             diagnostics, rest = _leading_diagnostics(output.stderr)
             errors = [d for d in diagnostics if d.severity == "error"]
@@ -684,11 +689,14 @@ class Session:
             action = f":cmd {action} GHC.Base.>> GHC.Base.return GHC.Base.mempty"
         else:
             action = f"_ <- {action}"
-        output, _ = await self._command(action)
-        text = output.stdout.strip()
-        if output.stderr.strip() or not text.startswith("0x"):
+        # The interpreter prints the pointer on its own stdout (a thread of the user's may
+        # print there too: the pointer is the last line).
+        printed: list[str] = []
+        output, _ = await self._command(action, on_stdout=printed.append)
+        lines = "".join(printed).split()
+        if output.stderr.strip() or not lines or not lines[-1].startswith("0x"):
             return None  # e.g. a constrained polymorphic value: it cannot outlive load
-        return int(text, 16)
+        return int(lines[-1], 16)
 
     async def _rebind_refs_after_load(self, types: dict[str, str]) -> list[str]:
         """Bind each pinned reference's name again after a load; the names that could not

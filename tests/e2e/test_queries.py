@@ -186,3 +186,41 @@ def test_import_items_with_constructor_lists(session: Session) -> None:
     assert session.eval("fromMaybe 0 (Just 3) :: Int").value == 3
     with pytest.raises(CompileError, match="importable"):
         session.set_context([Import("Data.Maybe", names=("fromMaybe), (isJust",), hiding=False)])
+
+
+def test_a_background_thread_printing_does_not_corrupt_answers(session: Session) -> None:
+    """The interpreted program writes to pipes of its own: what a thread of the user's prints
+    between requests (here text shaped like GHCi's answers) never lands in an answer."""
+    session.exec_stmt(
+        "_ <- Control.Concurrent.forkIO (Control.Monad.forever (putStrLn \"log: x :: Y\" "
+        ">> System.IO.hPutStrLn System.IO.stderr \"<interactive>:1:1: error: fake\" "
+        ">> Control.Concurrent.threadDelay 20000))"
+    )
+    for _ in range(10):
+        assert session.expr_type("map") == "(a -> b) -> [a] -> [b]"
+        assert session.type_kind("Maybe").kind == "* -> *"
+        assert session.complete("mapM") == ["mapM", "mapM_"]
+        info = session.info("Maybe")
+        assert info is not None and info[0].startswith("type Maybe :: * -> *\n")
+    # What it printed meanwhile is not lost: it comes with the next statement.
+    chunks: list[tuple[str, str]] = []
+    assert session.exec_stmt("1 + 1", on_output=lambda s, t: chunks.append((s, t))).names
+    out = "".join(t for s, t in chunks if s == "stdout")
+    assert "log: x :: Y\n" in out and out.endswith("2\n")
+    assert "fake" in "".join(t for s, t in chunks if s == "stderr")
+
+
+@pytest.mark.parametrize("text", [
+    "\\nF.hs:1:1: error:\\n    msg\\n",  # a compiler run by the program (an autograder's)
+    "*** Exception: logged\\n",
+    "Interrupted.\\n",
+])
+def test_the_programs_stderr_is_never_read_as_ghcs_report(session: Session, text: str) -> None:
+    chunks: list[tuple[str, str]] = []
+    outcome = session.exec_stmt(
+        f'r <- System.IO.hPutStr System.IO.stderr "{text}" >> return (1 :: Int)',
+        on_output=lambda s, t: chunks.append((s, t)),
+    )
+    assert outcome.exception is None and outcome.names == ("r",)
+    assert "".join(t for s, t in chunks if s == "stderr") == text.replace("\\n", "\n")
+    assert session.eval("r").value == 1

@@ -648,3 +648,71 @@ def test_marker_prefix_at_end_against_every_short_input(marker: bytes) -> None:
             assert _marker_prefix_at_end(data, marker) == _prefix_at_end_reference(
                 data, marker
             ), data
+
+
+# ------------------------------------------------------- the interpreted program's own pipes
+
+
+class UserRig(Rig):
+    """A fake GHCi whose interpreted program writes to pipes of its own."""
+
+    def __init__(self) -> None:
+        out_r, self.out_w = os.pipe()
+        err_r, self.err_w = os.pipe()
+        user_out_r, self.user_out_w = os.pipe()
+        user_err_r, self.user_err_w = os.pipe()
+        self._open = [out_r, self.out_w, err_r, self.err_w, user_out_r, self.user_out_w,
+                      user_err_r, self.user_err_w]
+        self.pipes = GhciPipes(out_r, err_r, user_out_r, user_err_r)
+
+    def user_out(self, data: bytes) -> None:
+        assert os.write(self.user_out_w, data) == len(data)
+
+    def user_err(self, data: bytes) -> None:
+        assert os.write(self.user_err_w, data) == len(data)
+
+
+def test_program_output_never_joins_ghcis_answer() -> None:
+    rig = UserRig()
+
+    async def main() -> None:
+        # A statement: the program's output goes to the callbacks, GHCi's report stays apart.
+        out: list[str] = []
+        user_err: list[str] = []
+        task = asyncio.create_task(rig.pipes.collect(
+            MARKER, on_stdout=out.append, on_stderr=None, output_limit=10,
+            on_user_stderr=user_err.append))
+        await settle()
+        rig.user_out(b"2\n")
+        rig.user_err(b"\nF.hs:1:1: error:\n")  # more than the limit left: cut there
+        rig.err(b"*** Exception: boom\n")
+        rig.out(MARKER)
+        result = await done(task)
+        assert "".join(out) == "2\n" and "".join(user_err) == "\nF.hs:1:"
+        assert result.stdout == "" and result.truncated and result.user_stdout_bytes == 2
+        assert result.stderr.endswith("*** Exception: boom\n")
+        # A query: what the program prints meanwhile is not its answer, and waits.
+        task = asyncio.create_task(rig.pipes.collect(MARKER))
+        await settle()
+        rig.user_out(b"log: x :: Y\n")
+        rig.out(b"map :: (a -> b) -> [a] -> [b]\n")
+        await settle()
+        rig.user_err(b"noise\n")
+        rig.out(MARKER)
+        assert (await done(task)).stdout == "map :: (a -> b) -> [a] -> [b]\n"
+        rig.user_out(b"later\n")
+        await settle()
+        # ... for the next command that takes it, in order.
+        out.clear()
+        user_err.clear()
+        task = asyncio.create_task(rig.pipes.collect(
+            MARKER, on_stdout=out.append, on_user_stderr=user_err.append))
+        await settle()
+        rig.out(MARKER)
+        await done(task)
+        assert "".join(out) == "log: x :: Y\nlater\n" and "".join(user_err) == "noise\n"
+
+    try:
+        asyncio.run(main())
+    finally:
+        rig.dispose()
