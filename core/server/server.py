@@ -40,6 +40,7 @@ from core.protocol.errors import (
     SessionLimitError,
     UnknownSessionError,
 )
+from core.protocol.flags import joined_arguments
 from core.protocol.framing import DEFAULT_MAX_FRAME
 from core.server.eager import start_eagerly
 from core.server.ghci_process import GhciConfig, GhciProcess, GhciStartError, find_ghc
@@ -404,6 +405,9 @@ class Server:
                 f"the server already runs its maximum of {self.config.max_sessions} sessions"
             )
         options = request.options
+        if options.flags != (flags := joined_arguments(options.flags)):
+            options = options.model_copy(update={"flags": flags})
+            request = request.model_copy(update={"options": options})
         for flag in options.flags:
             if not flag.startswith("-") or any(c.isspace() for c in flag):
                 raise GhcUsageError(f"not a GHC flag: {flag!r}")

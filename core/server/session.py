@@ -37,7 +37,7 @@ from core.protocol.errors import (
     SessionDiedError,
     TimeoutError_,
 )
-from core.protocol.flags import negated_flag
+from core.protocol.flags import joined_arguments, negated_flag
 from core.protocol.imports import render_import, split_import_items
 from core.server.diagnostics import (
     INTERRUPTED,
@@ -975,6 +975,7 @@ class Session:
 
     async def set_flags(self, req: m.SetFlags) -> m.FlagsResult:
         self._scope_changed()
+        req = req.model_copy(update={"flags": joined_arguments(req.flags)})
         bad = [f for f in req.flags if not f.startswith("-") or any(c.isspace() for c in f)
                or '"' in f]
         if bad:

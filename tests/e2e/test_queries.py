@@ -224,3 +224,12 @@ def test_the_programs_stderr_is_never_read_as_ghcs_report(session: Session, text
     assert outcome.exception is None and outcome.names == ("r",)
     assert "".join(t for s, t in chunks if s == "stderr") == text.replace("\\n", "\n")
     assert session.eval("r").value == 1
+
+
+def test_package_flags_with_their_argument_as_a_separate_word(shim_client: Client) -> None:
+    """As GHCi's own message puts it ("-package ghc"), at open and with set_flags."""
+    with shim_client.open_session(flags=["-package", "ghc"]) as session:
+        assert session.expr_type("GHC.mkModuleName") == "String -> GHC.Unit.Module.Name.ModuleName"
+    with shim_client.open_session() as session:
+        assert session.set_flags(["-package", "ghc"]).flags == ("-package=ghc",)
+        assert session.expr_type("GHC.mkModuleName") == "String -> GHC.Unit.Module.Name.ModuleName"

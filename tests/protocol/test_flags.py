@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.protocol.flags import negated_flag
+from core.protocol.flags import joined_arguments, negated_flag
 
 
 @pytest.mark.parametrize(("flag", "negation"), [
@@ -19,3 +19,10 @@ from core.protocol.flags import negated_flag
 ])
 def test_negated_flag(flag: str, negation: str | None) -> None:
     assert negated_flag(flag) == negation
+
+
+def test_separate_arguments_are_joined_to_their_flags() -> None:
+    assert joined_arguments(["-package", "ghc", "-XGADTs", "-package-db", "/p/db", "-Wall"]) == [
+        "-package=ghc", "-XGADTs", "-package-db=/p/db", "-Wall"]
+    assert joined_arguments(["-package"]) == ["-package"]  # GHC says what is missing
+    assert joined_arguments(["-package", "-XGADTs"]) == ["-package", "-XGADTs"]
