@@ -75,18 +75,10 @@ class AsyncClient:
         timeout: float | None = None, heap_mb: int | None = None,
         output_limit: int | None = None,
     ) -> AsyncSession:
-        options = m.SessionOptions(
-            flags=list(flags), libdir=libdir, timeout=timeout, heap_mb=heap_mb,
-            output_limit=output_limit,
-            cwd=os.getcwd() if self.address.local else None,
-        )
-        assert self._channel is not None
-        reply = await self._channel.request(
-            lambda rid: m.OpenSession(id=rid, options=options), None
-        )
-        plans.raise_for_error(reply)
-        assert isinstance(reply, m.SessionOpened)
-        return AsyncSession(self, reply.session, warm=reply.warm)
+        session_id, warm = await self.call(plans.open_session(
+            flags, libdir, timeout, heap_mb, output_limit,
+            os.getcwd() if self.address.local else None))
+        return AsyncSession(self, session_id, warm=warm)
 
     async def list_sessions(self) -> list[SessionSummary]:
         return await self.call(plans.list_sessions())

@@ -21,14 +21,28 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
+from pydantic import ValidationError
+
 from core.protocol import END_OF_STREAM, NEED_DATA, ClientConnection
 from core.protocol import messages as m
-from core.protocol.errors import ConnectionLostError, RemoteProtocolError
+from core.protocol.errors import (
+    ConnectionLostError,
+    GhcUsageError,
+    RemoteProtocolError,
+)
 
 __all__ = ["AsyncChannel", "OutputHandler", "RawIO", "SyncChannel"]
 
 OutputHandler = Callable[[str, str], None]
 _READ: Final = 1 << 16
+
+
+def _invalid_arguments(exc: ValidationError) -> GhcUsageError:
+    """The error for arguments that make no valid request (``line=0``, ``output_limit=10``):
+    raised before anything is sent."""
+    problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                for e in exc.errors(include_url=False, include_input=False)]
+    return GhcUsageError("invalid arguments: " + "; ".join(problems))
 
 
 @dataclass(slots=True)
@@ -92,7 +106,11 @@ class SyncChannel:
             self._waiters[rid] = waiter
         try:
             with self._send_lock:
-                data = self._conn.send(build(rid))
+                try:
+                    request = build(rid)
+                except ValidationError as exc:
+                    raise _invalid_arguments(exc) from None
+                data = self._conn.send(request)
                 try:
                     self._io.write(data)
                 except OSError as exc:
@@ -222,7 +240,11 @@ class AsyncChannel:
         future: asyncio.Future[m.Reply] = asyncio.get_running_loop().create_future()
         self._waiters[rid] = (future, on_output)
         try:
-            self._writer.write(self._conn.send(build(rid)))
+            try:
+                request = build(rid)
+            except ValidationError as exc:
+                raise _invalid_arguments(exc) from None
+            self._writer.write(self._conn.send(request))
             await self._writer.drain()
             return await future
         except (ConnectionError, OSError) as exc:

@@ -336,6 +336,18 @@ def interrupt(session: str) -> Plan[None]:
     return Plan(lambda rid: m.Interrupt(id=rid, session=session), _none)
 
 
+def open_session(flags: Sequence[str], libdir: str | None, timeout: float | None,
+                 heap_mb: int | None, output_limit: int | None, cwd: str | None
+                 ) -> Plan[tuple[str, bool]]:
+    """The new session's id, and whether it came from the warm pool."""
+    return Plan(
+        lambda rid: m.OpenSession(id=rid, options=m.SessionOptions(
+            flags=list(flags), libdir=libdir, timeout=timeout, heap_mb=heap_mb,
+            output_limit=output_limit, cwd=cwd)),
+        _then(m.SessionOpened, lambda r: (r.session, r.warm)),
+    )
+
+
 def close_session(session: str) -> Plan[None]:
     return Plan(lambda rid: m.CloseSession(id=rid, session=session), _none)
 

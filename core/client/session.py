@@ -85,16 +85,13 @@ class Client:
 
         Raises:
             SessionLimitError: the server runs its maximum number of sessions.
-            GhcUsageError: bad flags.
+            GhcUsageError: bad flags, or an option out of range (``output_limit`` below
+                1024, ``heap_mb`` below 16).
         """
-        options = m.SessionOptions(
-            flags=list(flags), libdir=libdir, timeout=timeout, heap_mb=heap_mb,
-            output_limit=output_limit, cwd=os.getcwd() if self.address.local else None,
-        )
-        reply = self._channel.request(lambda rid: m.OpenSession(id=rid, options=options), None)
-        plans.raise_for_error(reply)
-        assert isinstance(reply, m.SessionOpened)
-        return Session(self, reply.session, warm=reply.warm)
+        session_id, warm = self.call(plans.open_session(
+            flags, libdir, timeout, heap_mb, output_limit,
+            os.getcwd() if self.address.local else None))
+        return Session(self, session_id, warm=warm)
 
     def list_sessions(self) -> list[SessionSummary]:
         return self.call(plans.list_sessions())

@@ -233,3 +233,12 @@ def test_package_flags_with_their_argument_as_a_separate_word(shim_client: Clien
     with shim_client.open_session() as session:
         assert session.set_flags(["-package", "ghc"]).flags == ("-package=ghc",)
         assert session.expr_type("GHC.mkModuleName") == "String -> GHC.Unit.Module.Name.ModuleName"
+
+
+def test_arguments_out_of_range_are_usage_errors(shim_client: Client, session: Session) -> None:
+    """Refused before anything is sent, as the shim's own error, not pydantic's."""
+    with pytest.raises(GhcUsageError, match="output_limit"):
+        shim_client.open_session(output_limit=10)
+    with pytest.raises(GhcUsageError, match="line"):
+        session.exec_stmt("1", line=0)
+    assert session.exec_stmt("1").exception is None  # the connection goes on
