@@ -115,7 +115,13 @@ def _iserv_path(ghc: str, libdir: str | None) -> str:
     # then name the real one itself. The "-dyn" flavour of Debian's 9.0.2 aborts with
     # "internal error: stg_ap_v_ret" on the first statement; the static one works.
     if libdir is None:
-        libdir = _libdir(ghc, os.stat(ghc).st_mtime_ns)
+        try:
+            libdir = _libdir(ghc, os.stat(ghc).st_mtime_ns)
+        except subprocess.CalledProcessError as exc:
+            raise GhciStartError(f"{ghc} --print-libdir failed (exit status {exc.returncode}): "
+                                 f"{(exc.stderr or '').strip()}") from exc
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise GhciStartError(f"{ghc} --print-libdir failed: {exc}") from exc
     for name in ("ghc-iserv", "ghc-iserv-dyn"):
         candidate = Path(libdir) / "bin" / name
         if candidate.exists():

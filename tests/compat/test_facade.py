@@ -109,12 +109,19 @@ except GHC.GhcException as exc:
 """
 
 
-def test_a_missing_ghc_is_a_ghc_exception() -> None:
-    env = dict(os.environ, GHC_SHIM_GHC="/no/such/ghc", PYTHONPATH=str(ROOT))
+@pytest.mark.parametrize("broken", ["missing", "no libdir"])
+def test_a_missing_or_broken_ghc_is_a_ghc_exception(tmp_path: Path, broken: str) -> None:
+    """The private server could not start: the reason, not 'connection closed'."""
+    ghc, reason = "/no/such/ghc", "/no/such/ghc"
+    if broken == "no libdir":
+        ghc, reason = str(tmp_path / "ghc"), "cannot find package db"
+        Path(ghc).write_text(f"#!/bin/sh\necho 'ghc: {reason}' >&2\nexit 3\n")
+        Path(ghc).chmod(0o755)
+    env = dict(os.environ, GHC_SHIM_GHC=ghc, PYTHONPATH=str(ROOT))
     env.pop("GHC_SHIM_SERVER", None)
     out = subprocess.run([sys.executable, "-c", _WITHOUT_GHC], capture_output=True, text=True,
                          env=env, timeout=60, cwd=ROOT).stdout
-    assert out.startswith("GhcException:") and "/no/such/ghc" in out, out
+    assert out.startswith("GhcException:") and reason in out, out
 
 
 def test_get_session_bridges_both_apis() -> None:
