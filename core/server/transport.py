@@ -228,8 +228,13 @@ def serve_forever(config: ServerConfig, address: Address) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, task.cancel)
+        ready: asyncio.Future[str] = loop.create_future()
+        if address.kind != "stdio":
+            # Whatever the log level: with port 0 this is the only way to learn the port.
+            ready.add_done_callback(lambda done: done.cancelled() or print(
+                f"ghc-shim serve: serving on {done.result()}", file=sys.stderr, flush=True))
         with contextlib.suppress(asyncio.CancelledError):
-            await serve(server, address)
+            await serve(server, address, ready)
 
     try:
         with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
