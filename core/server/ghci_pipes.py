@@ -167,29 +167,28 @@ class _Collection:
     def wants_user_stdout(self) -> bool:
         return self._on_stdout is not None
 
+    def _admit(self, data: bytes) -> bytes:
+        """What of ``data`` the output limit lets through (the rest is dropped)."""
+        if self._used + len(data) > self._limit:
+            self.result.truncated = True
+            data = data[: max(0, self._limit - self._used)]
+        self._used += len(data)
+        return data
+
     def feed_user_out(self, data: bytes) -> None:
         """The interpreted program's stdout: passed on, never part of GHCi's answer."""
-        result = self.result
-        if self._used + len(data) > self._limit:
-            result.truncated = True
-            data = data[: max(0, self._limit - self._used)]
-        if not data:
-            return
-        self._used += len(data)
-        result.user_stdout_bytes += len(data)
-        self._deliver(self._on_stdout, self._user_out_dec.decode(data))
+        data = self._admit(data)
+        if data:
+            self.result.user_stdout_bytes += len(data)
+            self._deliver(self._on_stdout, self._user_out_dec.decode(data))
 
     def feed_user_err(self, data: bytes) -> None:
         """The interpreted program's stderr: passed on, never parsed as GHC's report (its
         last part is kept for a death report: the interpreter's runtime writes there)."""
         _keep_last(self._err_tail, data)
-        if self._used + len(data) > self._limit:
-            self.result.truncated = True
-            data = data[: max(0, self._limit - self._used)]
-        if not data:
-            return
-        self._used += len(data)
-        self._deliver(self.on_user_stderr, self._user_err_dec.decode(data))
+        data = self._admit(data)
+        if data:
+            self._deliver(self.on_user_stderr, self._user_err_dec.decode(data))
 
     def feed_out(self, data: bytes) -> bytes | None:
         """Take stdout; return what follows the marker once it has arrived, else None."""
@@ -210,13 +209,8 @@ class _Collection:
     def _take_out(self, data: bytes) -> None:
         if not data:
             return
-        result = self.result
-        result.stdout_bytes += len(data)
-        if self._used + len(data) > self._limit:
-            result.truncated = True
-            data = data[: max(0, self._limit - self._used)]
-        self._used += len(data)
-        text = self._out_dec.decode(data)
+        self.result.stdout_bytes += len(data)
+        text = self._out_dec.decode(self._admit(data))
         self._out_parts.append(text)
         self._deliver(self._on_stdout, text)
 
