@@ -194,8 +194,19 @@ def test_cli_eval() -> None:
     assert bad.returncode == 1 and "Couldn't match" in bad.stderr
 
 
+def _repl(lines: list[str], cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """``ghc-shim repl`` with a private server, fed ``lines``; it must exit cleanly."""
+    result = subprocess.run(
+        [sys.executable, "-m", "compat.cli", "repl"], input="\n".join(lines) + "\n",
+        cwd=cwd, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "GHC_SHIM_SERVER": "", "PYTHONPATH": str(ROOT)},
+    )
+    assert result.returncode == 0, result.stderr
+    return result
+
+
 def test_cli_repl_maps_commands_to_operations() -> None:
-    script = "\n".join([
+    result = _repl([
         "import Data.List (sort)",
         "sort [3, 1, 2]",
         ":t map",
@@ -204,13 +215,7 @@ def test_cli_repl_maps_commands_to_operations() -> None:
         "double 21",
         ":! echo owned",
         ":q",
-    ]) + "\n"
-    result = subprocess.run(
-        [sys.executable, "-m", "compat.cli", "repl"], input=script,
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-        env={**os.environ, "GHC_SHIM_SERVER": ""},
-    )
-    assert result.returncode == 0, result.stderr
+    ])
     assert result.stdout.splitlines() == [
         "[1,2,3]", "map :: (a -> b) -> [a] -> [b]", "Maybe :: * -> *", "42",
     ]
@@ -220,7 +225,7 @@ def test_cli_repl_maps_commands_to_operations() -> None:
 def test_cli_repl_info_modules_loads_and_flags(tmp_path: Path) -> None:
     (tmp_path / "Twice.hs").write_text("module Twice where\ntwice :: Int -> Int\n"
                                        "twice = (* 2)\n")
-    script = "\n".join([
+    result = _repl([
         ":i Maybe",
         ":m + Data.Char",
         "toUpper 'a'",
@@ -233,13 +238,7 @@ def test_cli_repl_info_modules_loads_and_flags(tmp_path: Path) -> None:
         "(\\case { 0 -> 'z'; _ -> 'n' }) (0 :: Int)",
         ":set -fno-such-flag",
         ":q",
-    ]) + "\n"
-    result = subprocess.run(
-        [sys.executable, "-m", "compat.cli", "repl"], input=script,
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
-        env={**os.environ, "GHC_SHIM_SERVER": "", "PYTHONPATH": str(ROOT)},
-    )
-    assert result.returncode == 0, result.stderr
+    ], cwd=tmp_path)
     out = result.stdout
     assert "data Maybe a = Nothing | Just a" in out
     assert out.count("'A'") == 1 and "'B'" not in out  # Data.Char left the context again
