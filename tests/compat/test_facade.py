@@ -607,7 +607,9 @@ def test_targets_load_and_module_graph(tmp_path: Path, monkeypatch: pytest.Monke
         GHC.setContext([GHC.IIDecl(GHC.simpleImportDecl("Data.List"))])
         assert GHC.load(GHC.LoadAllTargets) is GHC.Succeeded
         assert GHC.getContext() == [] and GHC.getBindings() == []  # load resets both
-        assert sorted(m.ms_mod_name for m in GHC.getModuleGraph()) == ["Bar", "Foo"]
+        # As GHC found each: Foo by the path it was given, Bar through the search path.
+        assert sorted((m.ms_mod_name, m.ms_hspp_file) for m in GHC.getModuleGraph()) == [
+            ("Bar", "Bar.hs"), ("Foo", str(tmp_path / "Foo.hs"))]
         assert GHC.isLoaded("Foo") and GHC.isLoaded(GHC.mkModuleName("Bar"))
         assert not GHC.isLoaded("Data.List")
         assert GHC.moduleIsInterpreted("Foo") and not GHC.moduleIsInterpreted("Data.List")
