@@ -714,6 +714,9 @@ def _exec(stmt: str, opts: ExecOptions) -> ExecComplete:
             stdin=opts.stdin,
             on_output=output_router(opts.stdout, opts.stderr),
         )
+    log = get_log_action(session)
+    for warning in outcome.warnings:  # as GHC's logger reports them
+        log(Diagnostic.from_core(warning))
     if outcome.exception is not None:
         exc = HaskellException(outcome.exception.type, outcome.exception.message)
         return ExecComplete(Left(exc), outcome.allocation)
@@ -753,8 +756,11 @@ def runDecls(decls: str) -> list[Name]:
         SourceError: they do not compile (or are not declarations).
     """
     session = current()
+    log = get_log_action(session)
     with translated():
-        return [Name(n) for n in session.run_decls(decls)]
+        # Warnings go to the log action, as GHC's logger reports them.
+        names = session.run_decls(decls, on_warning=lambda d: log(Diagnostic.from_core(d)))
+    return [Name(n) for n in names]
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ from core.client.results import (
     Value,
 )
 from core.protocol import messages as m
+from core.protocol.errors import DiagnosticInfo
 
 __all__ = ["AsyncClient", "AsyncSession", "aconnect"]
 
@@ -134,8 +135,11 @@ class AsyncSession:
         )
 
     async def run_decls(self, decls: str, *, source_file: str = "<interactive>", line: int = 1,
-                        timeout: float | None = None) -> list[str]:
-        return await self._call(plans.run_decls(self.id, decls, source_file, line, timeout))
+                        timeout: float | None = None,
+                        on_warning: Callable[[DiagnosticInfo], None] | None = None
+                        ) -> list[str]:
+        return await self._call(plans.run_decls(self.id, decls, source_file, line, timeout,
+                                                on_warning))
 
     async def eval(self, expr: str, *, timeout: float | None = None,
                    on_output: Callable[[str, str], None] | None = None) -> Value:

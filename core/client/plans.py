@@ -163,11 +163,18 @@ def exec_stmt(
 
 
 def run_decls(session: str, decls: str, source_file: str, line: int,
-              timeout: float | None) -> Plan[list[str]]:
+              timeout: float | None,
+              on_warning: Callable[[DiagnosticInfo], None] | None = None) -> Plan[list[str]]:
+    def parse(reply: m.DeclsResult) -> list[str]:
+        if on_warning is not None:
+            for warning in reply.warnings:
+                on_warning(to_diagnostic(warning))
+        return list(reply.names)
+
     return Plan(
         lambda rid: m.RunDecls(id=rid, session=session, decls=decls, source_file=source_file,
                                line=line, timeout=timeout),
-        _then(m.DeclsResult, lambda r: list(r.names)),
+        _then(m.DeclsResult, parse),
     )
 
 

@@ -33,6 +33,7 @@ from core.client.results import (
     Value,
 )
 from core.protocol import messages as m
+from core.protocol.errors import DiagnosticInfo
 
 __all__ = ["Client", "Session", "connect"]
 
@@ -171,13 +172,16 @@ class Session:
     def run_decls(
         self, decls: str, *, source_file: str = "<interactive>", line: int = 1,
         timeout: float | None = None,
+        on_warning: Callable[[DiagnosticInfo], None] | None = None,
     ) -> list[str]:
-        """Compile top-level declarations; returns the names they declare.
+        """Compile top-level declarations; returns the names they declare. GHC's warnings
+        about them (``-Wall``) go to ``on_warning``, if given.
 
         Raises:
             CompileError: the declarations do not compile.
         """
-        return self._call(plans.run_decls(self.id, decls, source_file, line, timeout))
+        return self._call(plans.run_decls(self.id, decls, source_file, line, timeout,
+                                          on_warning))
 
     # --- values
 

@@ -656,6 +656,21 @@ def test_load_failures_go_to_the_log_action(
     assert "Bad.hs:4:7-18: error:" in err and "Couldn't match" in err
 
 
+def test_warnings_of_statements_and_declarations_go_to_the_log_action() -> None:
+    def body() -> None:
+        logged: list[GHC.Diagnostic] = []
+        GHC.setLogAction(logged.append)
+        GHC.setSessionDynFlags(dataclasses.replace(
+            GHC.getSessionDynFlags(), flags=("-Wunused-matches", "-Wname-shadowing")))
+        assert GHC.runDecls("f x = 1") == ["f"]
+        run_ok("let g y = (\\y -> y) y")
+        assert [(d.severity, d.line) for d in logged] == [("warning", 1), ("warning", 1)]
+        assert "Defined but not used: ‘x’" in logged[0].message
+        assert "shadows" in logged[1].message
+
+    ghc(body)
+
+
 def test_handle_source_error() -> None:
     def body() -> str:
         return GHC.handleSourceError(
