@@ -309,6 +309,11 @@ class GhciPipes:
     def stdout_eof(self) -> bool:
         return self._out.eof
 
+    @property
+    def idle(self) -> bool:
+        """No command is collecting its output."""
+        return self._current is None
+
     async def collect(
         self,
         marker: bytes,

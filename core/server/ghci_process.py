@@ -63,6 +63,8 @@ log = logging.getLogger(__name__)
 # repeated interrupts). GHCi reads a command within microseconds of its write: an interrupt
 # waits until the command has been written at least this long.
 _READ_GUARD: Final = 0.05
+# How long an interrupt is the interpreter's alone before GHCi gets it too (``interrupt``).
+_ESCALATE_AFTER: Final = 0.25
 
 
 class GhciStartError(Exception):
@@ -406,27 +408,62 @@ class GhciProcess:
         return self._proc.poll() is None and not self._pipes.stdout_eof
 
     def interrupt(self) -> None:
-        """SIGINT to the whole process group: GHCi and its interpreter both see it.
+        """SIGINT to the interpreter, then (if the command goes on) to GHCi.
 
-        Signalling only the ghc process does nothing while iserv runs the code (GHC 9.0.2,
-        ``-fexternal-interpreter``; see ghc_api.md §1.9).
+        The interpreter alone first: the running code gets ``UserInterrupt`` as it would in
+        in-process GHCi, so code that catches it finishes and its statement binds its
+        names. A SIGINT that also reaches ``ghc`` makes GHCi abandon the statement whatever
+        the code does ("Interrupted.", nothing bound; measured in raw GHCi with the shim's
+        flags). GHCi gets its SIGINT when the command is still running after
+        ``_ESCALATE_AFTER``: GHC itself may be busy (compiling), or the code may not heed
+        it (a loop that does not allocate); GHCi then abandons the statement. (GHCi's SIGINT
+        alone does nothing while the interpreter runs the code, GHC 9.0.2; ghc_api.md §1.9.)
         """
+        run = self._runs
+        interpreter = self._interpreter_pid()
+        reached = False
+        if interpreter is not None and not self._killed:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(interpreter, signal.SIGINT)
+                reached = True
+        with contextlib.suppress(RuntimeError):  # no loop: at once
+            asyncio.get_running_loop().call_later(_ESCALATE_AFTER, self._interrupt_ghci, run,
+                                                  not reached)
+            return
+        self._interrupt_ghci(run, not reached)
+
+    def _interpreter_pid(self) -> int | None:
+        for pid in _process_tree(self._proc.pid)[1:]:
+            with contextlib.suppress(OSError), open(f"/proc/{pid}/comm") as comm:
+                if comm.read().startswith("ghc-iserv"):
+                    return pid
+        return None
+
+    def _interrupt_ghci(self, run: int, group: bool) -> None:
+        """The second stage: ``ghc`` itself, or the whole group when the interpreter was not
+        reached (one SIGINT each: a second one to an interpreter stuck in a loop that does
+        not allocate left it stuck until the session was killed)."""
+        if self._killed or run != self._runs or self._pipes.idle:
+            return  # that command is over
         # GHCi answers a SIGINT that arrives while it waits for input with one more prompt;
         # the next command starts with a resync that discards it.
         self._needs_resync = True
-        self._sigint(self._runs)
+        self._sigint(run, group)
 
-    def _sigint(self, run: int) -> None:
+    def _sigint(self, run: int, group: bool = True) -> None:
         if self._killed or run != self._runs:
             return  # that command is over; the one now running was not interrupted
         sent = self._payload_at  # None while the run is still re-syncing or preparing stdin
         wait = _READ_GUARD if sent is None else sent + _READ_GUARD - time.monotonic()
         if wait > 0:
             with contextlib.suppress(RuntimeError):  # no loop: send it now
-                asyncio.get_running_loop().call_later(wait, self._sigint, run)
+                asyncio.get_running_loop().call_later(wait, self._sigint, run, group)
                 return
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self._proc.pid, signal.SIGINT)
+            if group:
+                os.killpg(self._proc.pid, signal.SIGINT)
+            else:
+                os.kill(self._proc.pid, signal.SIGINT)
 
     async def _resync(self) -> None:
         self._needs_resync = False

@@ -132,6 +132,21 @@ def test_unknown_session_flags_are_refused(shim_client: Client) -> None:
         shim_client.open_session(flags=["-fno-such-flag"])
 
 
+def test_code_that_catches_the_interrupt_finishes_and_binds(session: Session) -> None:
+    """As with in-process GHCi: the interrupt is the code's UserInterrupt to handle (GHCi
+    with an external interpreter abandons the statement when the signal reaches it too)."""
+    timer = threading.Timer(0.5, session.interrupt)
+    timer.start()
+    started = time.monotonic()
+    outcome = session.exec_stmt(
+        "r <- Control.Exception.catch (Control.Concurrent.threadDelay 5000000 >> return 0) "
+        "(\\e -> const (return (5 :: Int)) (e :: Control.Exception.AsyncException))")
+    timer.join()
+    assert time.monotonic() - started < 3
+    assert outcome.exception is None and outcome.names == ("r",)
+    assert session.eval("r").value == 5
+
+
 def test_interrupt_while_a_value_is_forced(session: Session) -> None:
     from core.client import InterruptedError_
 
