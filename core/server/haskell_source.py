@@ -53,6 +53,7 @@ __all__ = [
     "check_sendable",
     "classify",
     "declared_names",
+    "is_let_statement",
     "read_haskell_string",
     "tokenize",
 ]
@@ -334,6 +335,16 @@ def bound_names(stmt: str) -> list[str]:
     if _is_plain_expression(stmt):
         return ["it"]
     return _bound_names_by_layout(stmt)
+
+
+def is_let_statement(stmt: str) -> bool:
+    """Whether ``stmt`` is a ``let`` statement (bindings only), not ``let ... in e``, an
+    expression."""
+    if _is_plain_expression(stmt):
+        return False
+    items = [item for item in layout(stmt, statement=True).items if item]
+    return bool(items) and is_token(items[0][0], "reservedid", "let") and \
+        len(items[0]) == 2 and isinstance(items[0][1], Block)
 
 
 def _bound_names_by_layout(stmt: str) -> list[str]:

@@ -50,7 +50,13 @@ from core.server.diagnostics import (
 )
 from core.server.ghci_process import CommandOutput, GhciConfig, GhciDiedError, GhciProcess
 from core.server.ghci_text import parse_complete, parse_info, parse_module_lines
-from core.server.haskell_source import bound_names, check_sendable, classify, declared_names
+from core.server.haskell_source import (
+    bound_names,
+    check_sendable,
+    classify,
+    declared_names,
+    is_let_statement,
+)
 from core.server.journal import Journal, JournalEntry
 from core.server.output import StderrStreamer
 from core.server.value_writer import (
@@ -456,11 +462,8 @@ class Session:
     def _bound(self, req: m.ExecStmt, names: list[str]) -> None:
         """A statement ran to completion: note what it bound and journal it for replay."""
         self._note_bindings(names)
-        stripped = req.stmt.lstrip()
-        # A let statement binds its own names; `let ... in e` is an expression (it binds
-        # `it`), whose effects a replay must not repeat.
-        if (stripped.startswith("let") and "<-" not in stripped.split("\n", 1)[0]
-                and names != ["it"]):
+        # `let ... in e` is an expression, whose effects a replay must not repeat.
+        if is_let_statement(req.stmt):
             self.journal.record(
                 JournalEntry("let", req.stmt, f"let: {_short(req.stmt)}", req.line,
                              req.source_file)

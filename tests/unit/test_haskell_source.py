@@ -19,6 +19,7 @@ from core.server.haskell_source import (
     check_sendable,
     classify,
     declared_names,
+    is_let_statement,
 )
 
 # ------------------------------------------------------------------------------ analysis
@@ -309,3 +310,18 @@ def test_check_sendable_refuses(text: str, fragment: str) -> None:
 )
 def test_check_sendable_accepts(text: str) -> None:
     assert check_sendable(text) is None
+
+
+@pytest.mark.parametrize(("stmt", "expected"), [
+    ("let n = 1", True),
+    ("let { a = 1; b = 2 }", True),
+    ("let f x = x\n    g = f", True),
+    ("let it = 5", True),  # binds `it` itself: still a let statement
+    ("let f = do x <- getLine; return x", True),  # an action bound, not run
+    ("let n = 1 in appendFile \"f\" \"x\"", False),  # an expression: it runs
+    ("x <- return 1", False),
+    ("1 + 1", False),
+    ("", False),
+])
+def test_is_let_statement(stmt: str, expected: bool) -> None:
+    assert is_let_statement(stmt) is expected
