@@ -999,7 +999,7 @@ class Session:
                     or (failed and "unrecognised warning flag" in line)):
                 unrecognized += line.split(":", 1)[-1].split()
                 failed = True
-            elif line.strip():
+            elif line.strip() and not _SET_ERROR.match(line):
                 warnings.append(line.strip())
         applied = [] if failed else list(req.flags)
         self._note_flags(applied)
