@@ -340,6 +340,8 @@ def _long_list_expr(items: list[Any] | tuple[Any, ...], elem: HsType,
         return f"({_ZIP[len(elem.args)]} {' '.join(columns)})"
     if not literals:
         return None
+    if con == "Char":  # a column of Chars (in tuples, as map values): one string literal
+        return haskell_string_literal("".join(_checked_char(x) for x in items))
     if con == "Bool":
         flags = "".join("1" if _checked_bool(x) else "0" for x in items)
         return f"(GHC.Base.map (GHC.Classes.== '1') {haskell_string_literal(flags)})"
@@ -383,6 +385,12 @@ def _limb_chars(n: int) -> str:
         limbs.append(chr(magnitude & ((1 << _LIMB) - 1)))
         magnitude >>= _LIMB
     return chr(2 * len(limbs) + (n < 0)) + "".join(reversed(limbs))
+
+
+def _checked_char(v: object) -> str:
+    if not isinstance(v, str) or len(v) != 1:
+        raise ValueError(f"{_short_repr(v)} is not a one-character str, for Char")
+    return v
 
 
 def _checked_bool(v: object) -> bool:
@@ -444,9 +452,7 @@ def _expr(v: object, t: HsType, literals: bool) -> str:
             raise ValueError(f"{_short_repr(v)} is not None, for ()")
         return "()"
     if con == "Char":
-        if not isinstance(v, str) or len(v) != 1:
-            raise ValueError(f"{_short_repr(v)} is not a one-character str, for Char")
-        return _char_literal(v)
+        return _char_literal(_checked_char(v))
     if con in ("Text", "LazyText"):
         module = "Data.Text.Lazy" if con == "LazyText" else "Data.Text"
         return f"({module}.pack {_chars(_string_text(v, t), literals)})"

@@ -687,6 +687,7 @@ _AWKWARD_STRINGS = ["", "\0", "\u00e9t\u00e9", '"q"', "\\", "\ud800", "1\n2", "\
     ([bytes(range(i, 256, 7)) for i in range(9)] + [b""], "[Data.ByteString.ByteString]"),
     ([bytes([i, 0, 255]) for i in range(9)], "[Data.ByteString.Lazy.ByteString]"),
     ([(i * 10 ** 12, str(i), i % 2 == 0) for i in range(10)], "[(Int, String, Bool)]"),
+    ({i: chr(0x41 + i) for i in range(8)} | {99: "\ud800", 100: '"'}, "Map Int Char"),
     ([(i, -i, i, 10 ** 20 * i, i, float(i), "x") for i in range(8)],
      "[(Int, Int8, Word, Integer, Int, Double, String)]"),
     ({str(i) * i: -(10 ** 12) * i for i in range(10)}, "Map String Int"),
