@@ -280,8 +280,9 @@ def _checked_integral(v: object, con: str) -> int:
 # string literal or a Char literal, ~1.2 ms for an integer beyond a code point built from
 # limbs (10^4 random Ints took 19 s). A list this long or longer is written instead as a
 # few large parts that compiled library code takes apart when the value is used: a string
-# literal costs GHCi ~0.65 us per character of source. Literal-free, only the integer
-# offsets below (Char literals) and the columns of tuples apply.
+# literal costs GHCi ~0.65 us per character of source. Literal-free (no string literals),
+# integers become one list of Char literals (offsets, or limbs), floats their bits, and
+# tuples columns; other lists stay element by element.
 _COMPACT_MIN: Final = 8
 _ZIP: Final = {2: "GHC.List.zip", 3: "GHC.List.zip3", 4: "Data.List.zip4",
                5: "Data.List.zip5", 6: "Data.List.zip6", 7: "Data.List.zip7"}
@@ -307,7 +308,11 @@ _DECODE_LIMBS: Final = (
 _SPLIT_BY_LENGTHS: Final = ("(GHC.Base.map {} (Data.Tuple.snd (Data.Traversable.mapAccumL "
                             "(\\ghcShim's ghcShim'n -> Data.Tuple.swap "
                             "(GHC.List.splitAt ghcShim'n ghcShim's)) {} {})))")
-_STRING_LIKE: Final = ("Text", "LazyText", "ByteString", "LazyByteString")
+# A string-like value from its characters (a ByteString's as Latin-1).
+_PACK: Final = {"Text": "Data.Text.pack", "LazyText": "Data.Text.Lazy.pack",
+                "ByteString": "Data.ByteString.Char8.pack",
+                "LazyByteString": "Data.ByteString.Lazy.Char8.pack"}
+_STRING_LIKE: Final = tuple(_PACK)
 
 
 def _list_expr(items: list[Any] | tuple[Any, ...], elem: HsType,
@@ -348,10 +353,8 @@ def _long_list_expr(items: list[Any] | tuple[Any, ...], elem: HsType,
     if (con == "[]" and elem.args[0].con == "Char") or con in _STRING_LIKE:
         pieces = [_string_text(x, elem) for x in items]
         lengths = _list_expr([len(piece) for piece in pieces], HsType("Int"), literals)
-        pack = {"Text": "Data.Text.pack", "LazyText": "Data.Text.Lazy.pack",
-                "ByteString": "Data.ByteString.Char8.pack",
-                "LazyByteString": "Data.ByteString.Lazy.Char8.pack"}.get(con, "GHC.Base.id")
-        return _SPLIT_BY_LENGTHS.format(pack, haskell_string_literal("".join(pieces)), lengths)
+        return _SPLIT_BY_LENGTHS.format(_PACK.get(con, "GHC.Base.id"),
+                                        haskell_string_literal("".join(pieces)), lengths)
     return None
 
 
@@ -453,13 +456,8 @@ def _expr(v: object, t: HsType, literals: bool) -> str:
         return "()"
     if con == "Char":
         return _char_literal(_checked_char(v))
-    if con in ("Text", "LazyText"):
-        module = "Data.Text.Lazy" if con == "LazyText" else "Data.Text"
-        return f"({module}.pack {_chars(_string_text(v, t), literals)})"
-    if con in ("ByteString", "LazyByteString"):
-        module = "Data.ByteString.Lazy.Char8" if con == "LazyByteString" else \
-            "Data.ByteString.Char8"
-        return f"({module}.pack {_chars(_string_text(v, t), literals)})"
+    if con in _PACK:
+        return f"({_PACK[con]} {_chars(_string_text(v, t), literals)})"
     if con == "[]":
         elem = t.args[0]
         if elem.con == "Char":
