@@ -66,7 +66,7 @@ from compat.dyn_compile import (  # type: ignore[deprecated]
 )
 from core.client import Flags, Import, Session
 from core.client import Target as CoreTarget
-from core.protocol.flags import negated_flag
+from core.protocol.flags import negated_flag, with_flag
 from core.protocol.imports import render_import, split_import_items
 from core.protocol.values import Left, Right
 
@@ -270,9 +270,9 @@ def _with_extension(dflags: DynFlags, name: str, on: bool) -> DynFlags:
     ext, on = _extension_setting(name, on)
     if on:
         return replace(dflags, extensions=dflags.extensions | {ext},
-                                   disabled_extensions=dflags.disabled_extensions - {ext})
+                       disabled_extensions=dflags.disabled_extensions - {ext})
     return replace(dflags, extensions=dflags.extensions - {ext},
-                               disabled_extensions=dflags.disabled_extensions | {ext})
+                   disabled_extensions=dflags.disabled_extensions | {ext})
 
 
 def _normalized(dflags: DynFlags) -> DynFlags:
@@ -425,11 +425,7 @@ def parseDynamicFlags(
             off.discard(arg[2:])
             on.add(arg[2:])
         else:
-            undone = negated_flag(arg)  # the last word wins, as in the session's flags
-            if undone in flags:
-                flags.remove(undone)
-            if arg not in flags:
-                flags.append(arg)
+            with_flag(flags, arg)
     return DynFlags(frozenset(on), tuple(flags), frozenset(off)), leftovers, warnings
 
 

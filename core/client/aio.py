@@ -150,11 +150,7 @@ class AsyncSession:
         return RemoteValue(name, type_, self._release)
 
     async def free_refs(self, refs: Sequence[RemoteValue | str]) -> None:
-        names = [r.name if isinstance(r, RemoteValue) else r for r in refs]
-        for ref in refs:
-            if isinstance(ref, RemoteValue):
-                ref._release = None
-        await self._call(plans.free_refs(self.id, names))
+        await self._call(plans.free_refs(self.id, refs))
 
     async def bind_value(self, name: str, value: object, haskell_type: str | None = None
                          ) -> str:

@@ -20,6 +20,7 @@ from core.client.results import (
     LoadOutcome,
     ModuleSummary,
     NameRef,
+    RemoteValue,
     SessionSummary,
     Target,
     TypeAndKind,
@@ -192,8 +193,14 @@ def compile_expr(session: str, expr: str, timeout: float | None) -> Plan[tuple[s
     )
 
 
-def free_refs(session: str, refs: list[str]) -> Plan[None]:
-    return Plan(lambda rid: m.FreeRefs(id=rid, session=session, refs=refs), _none)
+def free_refs(session: str, refs: Sequence[RemoteValue | str]) -> Plan[None]:
+    """Free ``refs``; a ``RemoteValue`` among them will not free itself again when
+    collected."""
+    names = [r.name if isinstance(r, RemoteValue) else r for r in refs]
+    for ref in refs:
+        if isinstance(ref, RemoteValue):
+            ref._release = None
+    return Plan(lambda rid: m.FreeRefs(id=rid, session=session, refs=names), _none)
 
 
 def bind_value(session: str, name: str, value: object, haskell_type: str | None) -> Plan[str]:

@@ -205,11 +205,7 @@ class Session:
         return RemoteValue(name, type_, self._release)
 
     def free_refs(self, refs: Sequence[RemoteValue | str]) -> None:
-        names = [r.name if isinstance(r, RemoteValue) else r for r in refs]
-        for ref in refs:
-            if isinstance(ref, RemoteValue):
-                ref._release = None
-        self._call(plans.free_refs(self.id, names))
+        self._call(plans.free_refs(self.id, refs))
 
     def bind_value(self, name: str, value: object, haskell_type: str | None = None) -> str:
         """Bind ``name`` in the session to a copy of a Python value (API table types)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["joined_arguments", "negated_flag"]
+__all__ = ["joined_arguments", "negated_flag", "with_flag"]
 
 # Flags whose argument may follow as the next word; GHC also reads them as ``-flag=arg``.
 _TAKES_ARGUMENT = frozenset({
@@ -39,3 +39,13 @@ def negated_flag(flag: str) -> str | None:
         if flag.startswith(prefix) and len(flag) > len(prefix):
             return prefix + "no-" + flag[len(prefix) :]
     return None
+
+
+def with_flag(flags: list[str], flag: str) -> None:
+    """Add ``flag`` to ``flags`` as GHC applies it: the last word wins, so it takes its
+    negation out (``-fno-x`` after ``-fx``)."""
+    undone = negated_flag(flag)
+    if undone in flags:
+        flags.remove(undone)
+    if flag not in flags:
+        flags.append(flag)

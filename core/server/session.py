@@ -37,7 +37,7 @@ from core.protocol.errors import (
     SessionDiedError,
     TimeoutError_,
 )
-from core.protocol.flags import joined_arguments, negated_flag
+from core.protocol.flags import joined_arguments, with_flag
 from core.protocol.imports import render_import, split_import_items
 from core.server.diagnostics import (
     INTERRUPTED,
@@ -955,11 +955,7 @@ class Session:
                     self.state.extensions.pop(name, None)
                     self.state.extensions[name] = True
             else:
-                undone = negated_flag(flag)
-                if undone in self.state.flags:
-                    self.state.flags.remove(undone)
-                if flag not in self.state.flags:
-                    self.state.flags.append(flag)
+                with_flag(self.state.flags, flag)
 
     async def adopt_flags(self, req: m.SetFlags) -> m.FlagsResult:
         """Give a pooled GHCi the flags its session was opened with, so that it behaves as

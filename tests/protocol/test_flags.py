@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.protocol.flags import joined_arguments, negated_flag
+from core.protocol.flags import joined_arguments, negated_flag, with_flag
 
 
 @pytest.mark.parametrize(("flag", "negation"), [
@@ -26,3 +26,10 @@ def test_separate_arguments_are_joined_to_their_flags() -> None:
         "-package=ghc", "-XGADTs", "-package-db=/p/db", "-Wall"]
     assert joined_arguments(["-package"]) == ["-package"]  # GHC says what is missing
     assert joined_arguments(["-package", "-XGADTs"]) == ["-package", "-XGADTs"]
+
+
+def test_the_last_word_wins() -> None:
+    flags = ["-Wall", "-fdefer-type-errors"]
+    with_flag(flags, "-fno-defer-type-errors")
+    with_flag(flags, "-Wall")
+    assert flags == ["-Wall", "-fno-defer-type-errors"]
