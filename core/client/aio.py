@@ -226,7 +226,11 @@ class AsyncSession:
         return await self._call(plans.module_graph(self.id))
 
     async def interrupt(self) -> None:
-        await self.client.call(plans.interrupt(self.id))
+        """Interrupt what runs in this session now (see the blocking ``Session.interrupt``)."""
+        channel = self.client._channel
+        running = channel.oldest_in_flight(self.id) if channel is not None else None
+        if running is not None:
+            await self.client.call(plans.interrupt(self.id, running))
 
     async def close(self) -> None:
         if self.closed:

@@ -54,9 +54,27 @@ class RawIO:
     close: Callable[[], None]
 
 
+def _stoppable_session(request: m.Request) -> str | None:
+    """The session whose lock ``request`` takes, if any: the one an abandoned request must
+    be stopped in (an interrupt or a close ends by itself)."""
+    if isinstance(request, (m.Interrupt, m.CloseSession)):
+        return None
+    session = getattr(request, "session", None)
+    return session if isinstance(session, str) else None
+
+
+def _interrupt_of(request: m.Request, rid: int) -> m.Interrupt | None:
+    """The interrupt that stops ``request`` (sent as ``rid``) wherever it is, if it needs one."""
+    session = _stoppable_session(request)
+    if session is None:
+        return None
+    return m.Interrupt(id=rid, session=session, request=request.id)
+
+
 @dataclass(slots=True)
 class _Waiter:
     on_output: OutputHandler | None
+    session: str | None = None  # set once the request is sent, when it runs in a session
     final: m.Reply | None = None
     done: bool = False
     error: BaseException | None = None
@@ -110,15 +128,57 @@ class SyncChannel:
                     request = build(rid)
                 except ValidationError as exc:
                     raise _invalid_arguments(exc) from None
-                data = self._conn.send(request)
-                try:
-                    self._io.write(data)
-                except OSError as exc:
-                    self._break(exc)
+                waiter.session = _stoppable_session(request)
+                self._write(self._conn.send(request))
             return self._wait(rid, waiter)
+        except KeyboardInterrupt:
+            # The caller gives up (Ctrl-C): the request must not go on running in the
+            # session, or the session's next request would wait behind it until its time
+            # limit. Stop exactly this one (an interrupt aimed at it), then re-raise.
+            if waiter.session is not None:
+                self.stop(request)
+            raise
         finally:
             with self._lock:
                 self._waiters.pop(rid, None)
+
+    def _write(self, data: bytes) -> None:
+        """Write one whole frame (the send lock is held)."""
+        try:
+            self._io.write(data)
+        except OSError as exc:
+            self._break(exc)
+        except BaseException as exc:
+            # Interrupted part-way (KeyboardInterrupt): the stream may now hold part of a
+            # frame, after which the server cannot find the next one. The connection is
+            # closed rather than left to be misread.
+            self._break(ConnectionLostError(
+                f"the connection was closed: sending a request was interrupted "
+                f"({type(exc).__name__}), which may have left part of a frame on it"))
+            with contextlib.suppress(OSError):
+                self._io.close()
+            raise
+
+    def stop(self, request: m.Request) -> None:
+        """Stop ``request`` (sent, its reply no longer awaited) in its session: interrupt it
+        if it runs; if it still waits for the session, it never runs."""
+        with self._send_lock:
+            if self._broken is not None:
+                return
+            interrupt = _interrupt_of(request, self.next_id())
+            if interrupt is not None:
+                # Its reply (``done``) arrives with no waiter and is dropped, as is the
+                # abandoned request's own final reply.
+                self._write(self._conn.send(interrupt))
+
+    def oldest_in_flight(self, session: str) -> int | None:
+        """The id of the oldest request awaited in ``session`` (the one running there, when
+        they come from this connection), or None."""
+        with self._lock:
+            for rid, waiter in self._waiters.items():
+                if waiter.session == session and not waiter.done:
+                    return rid
+        return None
 
     def _wait(self, rid: int, waiter: _Waiter) -> m.Reply:
         while True:
@@ -218,6 +278,7 @@ class AsyncChannel:
         self._conn = ClientConnection()
         self._ids = itertools.count(1)
         self._waiters: dict[int, tuple[asyncio.Future[m.Reply], OutputHandler | None]] = {}
+        self._sessions: dict[int, str | None] = {}  # sent requests: id -> session it runs in
         self._broken: BaseException | None = None
         self._task: asyncio.Task[None] | None = None
         self.welcome: m.Reply | None = None
@@ -244,13 +305,36 @@ class AsyncChannel:
                 request = build(rid)
             except ValidationError as exc:
                 raise _invalid_arguments(exc) from None
-            self._writer.write(self._conn.send(request))
+            self._writer.write(self._conn.send(request))  # the whole frame, at once
+            self._sessions[rid] = _stoppable_session(request)
             await self._writer.drain()
             return await future
+        except asyncio.CancelledError:
+            # The caller gave up (a cancelled task, ``asyncio.wait_for``): stop the request
+            # in its session, or the session's next request would wait behind it.
+            if self._sessions.get(rid) is not None:
+                self.stop(request)
+            raise
         except (ConnectionError, OSError) as exc:
             raise ConnectionLostError(str(exc)) from exc
         finally:
             self._waiters.pop(rid, None)
+            self._sessions.pop(rid, None)
+
+    def stop(self, request: m.Request) -> None:
+        """Stop ``request`` (sent, its reply no longer awaited) in its session."""
+        if self._broken is not None or self._writer.is_closing():
+            return
+        interrupt = _interrupt_of(request, next(self._ids))
+        if interrupt is not None:
+            self._writer.write(self._conn.send(interrupt))
+
+    def oldest_in_flight(self, session: str) -> int | None:
+        """The id of the oldest request awaited in ``session``, or None."""
+        for rid, in_session in self._sessions.items():
+            if in_session == session and not self._waiters[rid][0].done():
+                return rid
+        return None
 
     async def _read_loop(self) -> None:
         error: BaseException = EOFError("the server closed the connection")

@@ -346,8 +346,9 @@ def complete(session: str, prefix: str, limit: int) -> Plan[list[str]]:
     )
 
 
-def interrupt(session: str) -> Plan[None]:
-    return Plan(lambda rid: m.Interrupt(id=rid, session=session), _none)
+def interrupt(session: str, request: int | None = None) -> Plan[None]:
+    """Interrupt request ``request`` of ``session`` (whatever runs there, if None)."""
+    return Plan(lambda rid: m.Interrupt(id=rid, session=session, request=request), _none)
 
 
 def open_session(flags: Sequence[str], libdir: str | None, timeout: float | None,

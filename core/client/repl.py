@@ -89,7 +89,7 @@ class Repl:
             except RequestError as exc:
                 print(str(exc), file=sys.stderr)
             except KeyboardInterrupt:
-                self.session.interrupt()
+                # The client has already stopped the request in the session.
                 print("Interrupted.", file=sys.stderr)
 
     def _print(self, text: str) -> None:

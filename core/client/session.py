@@ -299,8 +299,15 @@ class Session:
     # --- control
 
     def interrupt(self) -> None:
-        """Interrupt what runs in this session now (safe from any thread)."""
-        self.client.call(plans.interrupt(self.id))
+        """Interrupt what runs in this session now (safe from any thread).
+
+        Aimed at the oldest request of this session still awaited (the one running): if it
+        ends before the interrupt arrives, the interrupt does nothing, and never stops the
+        request that follows. Nothing is sent when no request is awaited.
+        """
+        running = self.client._channel.oldest_in_flight(self.id)
+        if running is not None:
+            self.client.call(plans.interrupt(self.id, running))
 
     def close(self) -> None:
         if self.closed:

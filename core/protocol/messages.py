@@ -27,6 +27,8 @@ Protocol version history:
   3 — ``bind_value.expr_literals``: the value written with string literals as well.
   4 — value payload format 2 (``core.protocol.payload``): lists below the top level and lazy
       ``ByteString`` in chunks, no count on a top-level list, so that a value streams.
+  5 — ``interrupt.request``: an interrupt aimed at one request, which then stops only that
+      request (whether it runs or still waits for its session), never the next one.
 """
 
 from __future__ import annotations
@@ -107,7 +109,7 @@ __all__ = [
     "Welcome",
 ]
 
-PROTOCOL_VERSION: Final = 4
+PROTOCOL_VERSION: Final = 5
 
 RequestId = Annotated[int, Field(ge=0, lt=2**63)]
 SessionId = Annotated[str, Field(min_length=1, max_length=64)]
@@ -429,11 +431,18 @@ class Complete(_Wire):
 
 
 class Interrupt(_Wire):
-    """Interrupt what runs in ``session``; never queued behind that session's requests."""
+    """Interrupt what runs in ``session``; never queued behind that session's requests.
+
+    With ``request`` (the id of a request of this connection), only that request: if it
+    runs, it is interrupted; if it still waits for the session, it never runs and ends with
+    an ``interrupted`` error; if it has ended (or is unknown), nothing happens. Without
+    ``request``, whatever request of the session runs at that moment.
+    """
 
     op: Literal["interrupt"] = "interrupt"
     id: RequestId
     session: SessionId
+    request: RequestId | None = None
 
 
 Request = Annotated[

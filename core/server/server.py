@@ -36,6 +36,7 @@ from core.protocol.errors import (
     ErrorDetails,
     GhcUsageError,
     InternalServerError,
+    InterruptedError_,
     RequestError,
     SessionLimitError,
     UnknownSessionError,
@@ -262,11 +263,17 @@ class Server:
         built on ``asyncio.Protocol``; ``Link.finish`` when it ends."""
         return Link(self, write, is_closing)
 
-    def _interrupt(self, client: _Client, request: m.Interrupt) -> m.Reply | RequestError:
-        session = client.sessions.get(request.session)
+    def _interrupt(self, link: Link, request: m.Interrupt) -> m.Reply | RequestError:
+        session = link.client.sessions.get(request.session)
         if session is None:
             return UnknownSessionError(f"no session {request.session!r} on this connection")
-        session.interrupt()
+        target = request.request
+        if target is None or target == session.request_id:
+            session.interrupt(target)
+        else:
+            # Aimed at a request that has not started: it waits for the session's lock
+            # (or has ended, and nothing happens). It never runs.
+            link.cancel_waiting(target, session.id)
         return m.Done(id=request.id)
 
     async def _run(self, link: Link, request: m.Request) -> None:
@@ -282,8 +289,11 @@ class Server:
         except RequestError as exc:
             result = exc
         except asyncio.CancelledError:
-            conn.abandon(rid)
-            raise
+            if not link.cancelled_by_interrupt(rid):
+                conn.abandon(rid)
+                raise
+            result = InterruptedError_(
+                "interrupted before it started (it waited for the session's previous request)")
         except ValidationError as exc:
             log.exception("invalid reply built for %s", request.op)
             result = InternalServerError(
@@ -326,9 +336,11 @@ class Server:
                 async with session.lock:
                     if session.closed:
                         raise UnknownSessionError(f"session {session.id!r} was closed")
+                    session.begin_request(request.id)
                     try:
                         return await self._session_op(session, request, emit)
                     finally:
+                        session.end_request()
                         # Idle time counts from the end of a request: a request that ran
                         # longer than the idle timeout made its session expire right after
                         # it answered (last_used was set when it started).
@@ -569,7 +581,10 @@ class Link:
             max_frame=server.config.max_frame,
         )
         self.client = _Client(name=secrets.token_hex(4))
-        self.tasks: set[asyncio.Future[None]] = set()
+        # Requests that are waiting or running (not those answered at once): id -> its
+        # session (None for connection-level ops) and its task.
+        self.tasks: dict[int, tuple[str | None, asyncio.Future[None]]] = {}
+        self._cancelled: set[int] = set()  # ids of waiting requests an interrupt stopped
         self._write = write
         self._is_closing = is_closing
         self._held: list[tuple[int, m.OutputChunk]] = []
@@ -674,14 +689,34 @@ class Link:
                 continue
             if isinstance(request, m.Interrupt):
                 # Interrupts are answered at once, never queued behind the session's lock.
-                self.reply(request.id, self.server._interrupt(self.client, request))
+                self.reply(request.id, self.server._interrupt(self, request))
                 continue
             # The request runs now, up to its first wait (for a session op: until its command
             # is written to GHCi); a task carries the rest (core.server.eager says why).
             task = start_eagerly(self.server._run(self, request))
             if not task.done():
-                self.tasks.add(task)
-                task.add_done_callback(self.tasks.discard)
+                self._track(request, task)
+
+    def _track(self, request: m.Request, task: asyncio.Future[None]) -> None:
+        rid = request.id
+        self.tasks[rid] = (getattr(request, "session", None), task)
+        task.add_done_callback(lambda _: self.tasks.pop(rid, None))
+
+    def cancel_waiting(self, rid: int, session_id: str) -> None:
+        """Stop request ``rid`` of session ``session_id`` if it waits for that session (it
+        then ends with an ``interrupted`` error); nothing if it has ended."""
+        entry = self.tasks.get(rid)
+        if entry is None or entry[0] != session_id:
+            return
+        self._cancelled.add(rid)
+        entry[1].cancel()
+
+    def cancelled_by_interrupt(self, rid: int) -> bool:
+        """Whether request ``rid``'s cancellation was an interrupt's (asked once)."""
+        if rid in self._cancelled:
+            self._cancelled.discard(rid)
+            return True
+        return False
 
     async def finish(self) -> None:
         """The connection ended: stop its requests and close its sessions."""
@@ -690,9 +725,11 @@ class Link:
         sessions = list(self.client.sessions.values())
         for session in sessions:
             session.interrupt()
-        for task in self.tasks:
+        tasks = [task for _, task in self.tasks.values()]
+        self._cancelled.clear()
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         await asyncio.gather(
             *(server._drop_session(s) for s in list(self.client.sessions.values())),
             return_exceptions=True,

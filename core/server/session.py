@@ -144,7 +144,11 @@ class Session:
         self.created = time.monotonic()
         self.last_used = time.monotonic()
         self.closed = False
+        self.request_id: int | None = None  # the request that holds the lock
         self._running: int | None = None  # serial of the command in flight
+        # An interrupt of the request in progress that came while none of its commands ran
+        # (between two, or while GHCi was being prepared): its next command gets it.
+        self._interrupt_next = False
         self._serial = 0
         self._interrupt_reason: Literal["interrupt", "timeout"] | None = None
         self._ref_counter = 0
@@ -170,15 +174,34 @@ class Session:
         self.interrupt()
         await self.ghci.stop()
 
-    def interrupt(self) -> bool:
-        """Interrupt the running request, if any; never waits for the session lock."""
+    def begin_request(self, request_id: int) -> None:
+        """The request ``request_id`` holds the lock now (``interrupt`` may aim at it)."""
+        self.request_id = request_id
+        self._interrupt_next = False
+
+    def end_request(self) -> None:
+        self.request_id = None
+        self._interrupt_next = False
+
+    def interrupt(self, request_id: int | None = None) -> bool:
+        """Interrupt the request in progress (only if it is ``request_id``, when given);
+        never waits for the session lock. False when there was nothing to interrupt."""
+        if request_id is not None and request_id != self.request_id:
+            return False  # that request has ended, or has not started: not this one
         serial = self._running
         if serial is None:
-            return False
+            if self.request_id is None:
+                return False
+            self._interrupt_next = True
+            return True
         self._interrupt_reason = self._interrupt_reason or "interrupt"
         self.ghci.interrupt()
         asyncio.get_running_loop().call_later(self.limits.grace, self._kill_if_stuck, serial)
         return True
+
+    def _interrupt_command(self, serial: int) -> None:
+        if self._running == serial:
+            self.interrupt()
 
     def _on_time_limit(self, serial: int) -> None:
         if self._running == serial:
@@ -230,6 +253,10 @@ class Session:
         self._serial += 1
         serial = self._running = self._serial
         deadline = loop.call_later(limit, self._on_time_limit, serial)
+        if self._interrupt_next:
+            # As if the interrupt had come a moment later, once the command was written.
+            self._interrupt_next = False
+            loop.call_soon(self._interrupt_command, serial)
         try:
             output = await self.ghci.run(
                 text,

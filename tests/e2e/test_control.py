@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import struct
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
-from core.client import Client, Session
+from core.client import Client, Session, plans
+from core.client.aio import aconnect
+from core.protocol import messages as m
 
 pytestmark = pytest.mark.ghc
 
@@ -158,3 +163,132 @@ def test_interrupt_while_a_value_is_forced(session: Session) -> None:
     assert info.value.exception is not None
     assert info.value.exception.type == "UserInterrupt"
     assert session.eval("kept").value == "k"
+
+
+class _Request:
+    """A request of ``client``'s connection sent from a thread of its own: its id is known
+    as soon as it is sent, its reply (or the error it raised) once it ends."""
+
+    def __init__(self, client: Client, build: Callable[[int], m.Request]) -> None:
+        self.id = -1
+        self.reply: m.Reply | None = None
+        self.error: BaseException | None = None
+        self._sent = threading.Event()
+
+        def build_and_note(rid: int) -> m.Request:
+            self.id = rid
+            self._sent.set()
+            return build(rid)
+
+        def run() -> None:
+            try:
+                self.reply = client.call(plans.Plan(build_and_note, _raising))
+            except BaseException as exc:  # kept for the test to inspect
+                self.error = exc
+
+        self._thread = threading.Thread(target=run)
+        self._thread.start()
+        assert self._sent.wait(10)
+
+    def result(self) -> m.Reply | None:
+        self._thread.join(30)
+        assert not self._thread.is_alive()
+        return self.reply
+
+
+def _raising(reply: m.Reply) -> m.Reply:
+    plans.raise_for_error(reply)
+    return reply
+
+
+def _statement(session: Session, stmt: str) -> Callable[[int], m.Request]:
+    return lambda rid: m.ExecStmt(id=rid, session=session.id, stmt=stmt)
+
+
+def _aimed_interrupt(client: Client, session: Session, request: int) -> None:
+    client.call(plans.interrupt(session.id, request))
+
+
+def test_ctrl_c_while_waiting_stops_the_statement_in_the_session(session: Session) -> None:
+    """A caller that gives up (KeyboardInterrupt) must not leave its statement running:
+    the session's next request would wait behind it until its time limit."""
+    session.exec_stmt("let kept = 7 :: Int")
+
+    def ctrl_c(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, ctrl_c)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.5)
+        with pytest.raises(KeyboardInterrupt):
+            session.exec_stmt("length [1..]", timeout=60)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    started = time.monotonic()
+    chunks: list[str] = []
+    outcome = session.exec_stmt("kept + 1", on_output=lambda s, t: chunks.append(t))
+    assert time.monotonic() - started < 10, "the abandoned statement ran on"
+    assert outcome.exception is None and "".join(chunks) == "8\n"
+
+
+def test_ctrl_c_of_an_asyncio_caller_stops_the_statement() -> None:
+    """The asyncio flavour: a request whose task is cancelled (``asyncio.wait_for``)."""
+
+    async def main() -> tuple[float, object]:
+        client = await aconnect("embedded")
+        try:
+            session = await client.open_session()
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(session.exec_stmt("length [1..]", timeout=60), 0.5)
+            started = time.monotonic()
+            value = (await session.eval("6 * 7 :: Int")).value
+            return time.monotonic() - started, value
+        finally:
+            await client.close()
+
+    elapsed, value = asyncio.run(main())
+    assert value == 42
+    assert elapsed < 10, "the cancelled statement ran on"
+
+
+def test_an_interrupt_aimed_at_a_finished_request_leaves_the_next_one_alone(
+    shim_client: Client, session: Session
+) -> None:
+    first = _Request(shim_client, _statement(session, "1 + 1"))
+    assert isinstance(first.result(), m.ExecResult)
+    second = _Request(shim_client, _statement(
+        session, "Control.Concurrent.threadDelay 1000000 >> return (5 :: Int)"))
+    time.sleep(0.4)
+    _aimed_interrupt(shim_client, session, first.id)  # late: `first` has ended
+    reply = second.result()
+    assert isinstance(reply, m.ExecResult) and reply.exception is None, reply
+    # The same interrupt aimed at the running request stops it.
+    third = _Request(shim_client, _statement(session, "length [1..]"))
+    time.sleep(0.4)
+    _aimed_interrupt(shim_client, session, third.id)
+    reply = third.result()
+    assert isinstance(reply, m.ExecResult) and reply.exception is not None
+    assert reply.exception.type == "UserInterrupt"
+
+
+def test_an_interrupt_aimed_at_a_waiting_request_means_it_never_runs(
+    shim_client: Client, session: Session
+) -> None:
+    from core.client import InterruptedError_
+
+    running = _Request(shim_client, _statement(
+        session, "Control.Concurrent.threadDelay 1000000 >> return (5 :: Int)"))
+    time.sleep(0.2)
+    waiting = _Request(shim_client, _statement(session, "let ranAfterAll = True"))
+    time.sleep(0.2)
+    _aimed_interrupt(shim_client, session, waiting.id)
+    assert waiting.result() is None and isinstance(waiting.error, InterruptedError_)
+    assert "before it started" in str(waiting.error)
+    reply = running.result()  # the running request was not the one aimed at
+    assert isinstance(reply, m.ExecResult) and reply.exception is None, reply
+    from core.client import CompileError
+
+    with pytest.raises(CompileError, match="ranAfterAll"):
+        session.exec_stmt("ranAfterAll")
+    assert session.exec_stmt("1 + 1").exception is None

@@ -7,10 +7,14 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+from collections.abc import Callable
+
+import pytest
 
 from core.client.channel import AsyncChannel, RawIO, SyncChannel
 from core.protocol import NEED_DATA, ServerConnection
 from core.protocol import messages as m
+from core.protocol.errors import ConnectionLostError
 
 
 def exec_requests(sock: socket.socket, conn: ServerConnection, count: int) -> list[m.ExecStmt]:
@@ -132,3 +136,113 @@ def test_sync_channel_routes_concurrent_threads_replies_and_output_to_their_call
     channel.close()
     server.join(5)
     theirs.close()
+
+
+def serve_with_interrupts(sock: socket.socket, seen: list[m.Request]) -> None:
+    """Note every request; answer an ``exec_stmt`` only once an interrupt aimed at it came
+    (with the ``UserInterrupt`` a stopped statement ends with), or at once if its statement
+    is ``quick``; answer interrupts with ``done``."""
+    conn = ServerConnection(server_version="t", ghc_version="9.0.2")
+    while data := sock.recv(65536):
+        conn.receive_data(data)
+        while (event := conn.next_event()) is not NEED_DATA:
+            if isinstance(event, m.Hello):
+                sock.sendall(conn.welcome(event))
+                continue
+            assert isinstance(event, (m.ExecStmt, m.Interrupt))
+            seen.append(event)
+            if isinstance(event, m.ExecStmt) and event.stmt == "quick":
+                sock.sendall(conn.send(m.ExecResult(id=event.id, names=["it"])))
+            elif isinstance(event, m.Interrupt):
+                sock.sendall(conn.send(m.Done(id=event.id)))
+                assert event.request is not None
+                stopped = m.ExceptionModel(type="UserInterrupt", message="user interrupt")
+                sock.sendall(conn.send(m.ExecResult(id=event.request, names=[],
+                                                    exception=stopped)))
+
+
+class _CtrlCOnce:
+    """A read that raises KeyboardInterrupt the first time it is called with ``armed`` set,
+    as a blocking ``recv`` does when Ctrl-C comes (nothing is read)."""
+
+    def __init__(self, read: Callable[[int], bytes]) -> None:
+        self.read = read
+        self.armed = False
+
+    def __call__(self, size: int) -> bytes:
+        if self.armed:
+            self.armed = False
+            raise KeyboardInterrupt
+        return self.read(size)
+
+
+def test_sync_channel_stops_a_request_its_caller_gave_up() -> None:
+    ours, theirs = socket.socketpair()
+    seen: list[m.Request] = []
+    server = threading.Thread(target=serve_with_interrupts, args=(theirs, seen), daemon=True)
+    server.start()
+    read = _CtrlCOnce(ours.recv)
+    channel = SyncChannel(RawIO(read=read, write=ours.sendall, close=ours.close))
+    read.armed = True
+    with pytest.raises(KeyboardInterrupt):
+        channel.request(lambda rid: m.ExecStmt(id=rid, session="s", stmt="long"), None)
+    # An interrupt aimed at exactly that request went out; the connection goes on, and the
+    # abandoned request's late reply (and the interrupt's) reach nobody.
+    reply = channel.request(lambda rid: m.ExecStmt(id=rid, session="s", stmt="quick"), None)
+    assert isinstance(reply, m.ExecResult) and reply.exception is None
+    long, interrupt, quick = seen
+    assert isinstance(long, m.ExecStmt) and isinstance(interrupt, m.Interrupt)
+    assert (interrupt.session, interrupt.request) == ("s", long.id)
+    assert isinstance(quick, m.ExecStmt) and quick.stmt == "quick"
+    assert channel.oldest_in_flight("s") is None
+    channel.close()
+    server.join(5)
+    theirs.close()
+
+
+def test_sync_channel_closes_a_connection_whose_frame_was_cut_by_ctrl_c() -> None:
+    ours, theirs = socket.socketpair()
+    server = threading.Thread(target=serve_with_interrupts, args=(theirs, []), daemon=True)
+    server.start()
+    channel = SyncChannel(RawIO(read=ours.recv, write=ours.sendall, close=ours.close))
+
+    def half_a_frame(data: bytes) -> None:
+        ours.sendall(data[: len(data) // 2])
+        raise KeyboardInterrupt
+
+    channel._io.write = half_a_frame
+    with pytest.raises(KeyboardInterrupt):
+        channel.request(lambda rid: m.ExecStmt(id=rid, session="s", stmt="quick"), None)
+    assert channel.broken
+    with pytest.raises(ConnectionLostError, match="part of a frame"):
+        channel.request(lambda rid: m.ExecStmt(id=rid, session="s", stmt="quick"), None)
+    server.join(5)
+    theirs.close()
+
+
+def test_async_channel_stops_a_request_whose_task_was_cancelled() -> None:
+    async def main() -> list[m.Request]:
+        ours, theirs = socket.socketpair()
+        seen: list[m.Request] = []
+        server = threading.Thread(target=serve_with_interrupts, args=(theirs, seen),
+                                  daemon=True)
+        server.start()
+        reader, writer = await asyncio.open_connection(sock=ours)
+        channel = AsyncChannel(reader, writer)
+        await channel.start()
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(channel.request(
+                lambda rid: m.ExecStmt(id=rid, session="s", stmt="long"), None), 0.2)
+        reply = await channel.request(
+            lambda rid: m.ExecStmt(id=rid, session="s", stmt="quick"), None)
+        assert isinstance(reply, m.ExecResult) and reply.exception is None
+        assert channel.oldest_in_flight("s") is None
+        await channel.close()
+        server.join(5)
+        theirs.close()
+        return seen
+
+    long, interrupt, quick = asyncio.run(main())
+    assert isinstance(long, m.ExecStmt) and isinstance(interrupt, m.Interrupt)
+    assert (interrupt.session, interrupt.request) == ("s", long.id)
+    assert isinstance(quick, m.ExecStmt) and quick.stmt == "quick"
