@@ -199,6 +199,23 @@ _SETUP: Final = (
     "GHC.Base.return GHC.Base.mempty"
 )
 
+# Line buffering holds back a line still being written: `putStr "." >> threadDelay ...`
+# progress arrived only at the end of its statement (with GHCi's unbuffered stdout at once;
+# IHaskell polls its capture pipe every 100 ms). A thread of the interpreter's own flushes
+# stdout every 100 ms, so such output arrives within that, at the cost of one wake-up of an
+# otherwise idle interpreter per period (its RTS clock ticks every 10 ms anyway). Started
+# once per interpreter (it outlives loads); it binds no name and catches every exception (a
+# closed stdout), so it is never seen; no numeric literal (RebindableSyntax).
+_FLUSH_PERIOD_US: Final = 100_000
+_START_FLUSHER: Final = (
+    ":cmd let { ghcShim'flush = GHC.Conc.IO.threadDelay (GHC.Base.ord "
+    f"'\\{_FLUSH_PERIOD_US}') GHC.Base.>> GHC.IO.catchAny (System.IO.hFlush System.IO.stdout) "
+    "(\\_ -> GHC.Base.return ()) GHC.Base.>> ghcShim'flush } in "
+    "GHC.Conc.Sync.forkIO ghcShim'flush GHC.Base.>> "
+    "System.IO.hSetBuffering System.IO.stdout System.IO.LineBuffering GHC.Base.>> "
+    "GHC.Base.return GHC.Base.mempty"
+)
+
 
 _RESET_STDIN: Final = (
     ":cmd System.IO.hSeek System.IO.stdin System.IO.AbsoluteSeek "
@@ -271,6 +288,7 @@ class GhciProcess:
         self._stdin_dirty = False
         self._stdin_written = False  # the stdin file holds text or an advanced offset
         self._statements_ready = False
+        self._flusher_started = False  # the interpreter's thread that flushes its stdout
         self._killed = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -521,7 +539,8 @@ class GhciProcess:
         if self._statements_ready:
             return
         self._statements_ready = True
-        setup = await self.run(_SETUP, line=None)
+        setup = await self.run(_SETUP if self._flusher_started else _START_FLUSHER, line=None)
+        self._flusher_started = True
         if setup.stderr.strip():
             log.warning("GHCi set-up statement failed: %s", setup.stderr.strip())
 

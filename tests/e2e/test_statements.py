@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from core.client import CompileError, Session
@@ -143,6 +146,30 @@ def test_unicode_output_and_no_trailing_newline(session: Session) -> None:
     out2 = Recorder()
     session.exec_stmt('putStrLn "ok"', on_output=out2)
     assert out2.text("stdout") == "ok\n"
+
+
+def test_a_line_still_being_written_arrives_while_the_statement_runs(
+    session: Session, tmp_path: Path
+) -> None:
+    """``putStr`` progress without a newline is not held until the statement ends: the
+    statement waits (up to 20 s) for a file that only the arrival of its output creates."""
+    go = tmp_path / "go"
+    stmt = (
+        'putStr "ready" >> let { wait n = System.Directory.doesFileExist '
+        f'{json.dumps(str(go))} >>= \\e -> if e then putStrLn " go" else if n == 0 '
+        'then putStrLn " gave up" else Control.Concurrent.threadDelay 10000 >> wait (n - 1) } '
+        "in wait (2000 :: Int)"
+    )
+    out = Recorder()
+
+    def on_output(stream: str, text: str) -> None:
+        out(stream, text)
+        if "ready" in text:
+            go.touch()
+
+    outcome = session.exec_stmt(stmt, on_output=on_output)
+    assert outcome.exception is None
+    assert out.text("stdout") == "ready go\n"
 
 
 def test_stdout_and_stderr_are_separate_and_ordered(session: Session) -> None:
