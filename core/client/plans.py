@@ -205,10 +205,11 @@ def free_refs(session: str, refs: Sequence[RemoteValue | str]) -> Plan[None]:
 
 def bind_value(session: str, name: str, value: object, haskell_type: str | None) -> Plan[str]:
     """Raises ``ValueError`` (before anything is sent) for a value outside the table."""
-    expr, fast, type_ = python_to_haskell_forms(value, haskell_type)
+    forms = python_to_haskell_forms(value, haskell_type)
     return Plan(
-        lambda rid: m.BindValue(id=rid, session=session, name=name, expr=expr, type=type_,
-                                expr_literals=fast),
+        lambda rid: m.BindValue(id=rid, session=session, name=name, expr=forms.expr,
+                                type=forms.type, expr_literals=forms.expr_literals,
+                                blobs=list(forms.blobs)),
         _then(m.DeclsResult, lambda r: r.names[0] if r.names else name),
     )
 

@@ -29,6 +29,8 @@ Protocol version history:
       ``ByteString`` in chunks, no count on a top-level list, so that a value streams.
   5 — ``interrupt.request``: an interrupt aimed at one request, which then stops only that
       request (whether it runs or still waits for its session), never the next one.
+  6 — ``bind_value.blobs``: long texts of a value sent apart from its expressions, which
+      read them from files instead of GHCi lexing them as literals.
 """
 
 from __future__ import annotations
@@ -109,7 +111,7 @@ __all__ = [
     "Welcome",
 ]
 
-PROTOCOL_VERSION: Final = 5
+PROTOCOL_VERSION: Final = 6
 
 RequestId = Annotated[int, Field(ge=0, lt=2**63)]
 SessionId = Annotated[str, Field(min_length=1, max_length=64)]
@@ -297,6 +299,12 @@ class BindValue(_Wire):
     compiles far faster (a 10^5-element list: seconds less) and which the server uses
     unless ``RebindableSyntax`` and ``OverloadedStrings`` are both on (a string literal then
     means the ``fromString`` in scope).
+
+    ``blobs``: long texts that both expressions use as the variables ``ghcShim'blob0``,
+    ``ghcShim'blob1``, … (each a strict ``ByteString``: the text in UTF-8). The server
+    writes each to a file that the bound value reads (once, when it is first used), so
+    that GHCi compiles a short expression instead of lexing a literal of millions of
+    characters.
     """
 
     op: Literal["bind_value"] = "bind_value"
@@ -306,6 +314,7 @@ class BindValue(_Wire):
     expr: str
     type: str
     expr_literals: str | None = None
+    blobs: Annotated[list[str], Field(max_length=1024)] = []
 
 
 class ExprType(_Wire):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Iterable
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Final
 
@@ -26,7 +27,13 @@ from core.protocol.type_table import (
 )
 from core.protocol.value_classes import Just, Left, Nothing, Right
 
-__all__ = ["haskell_string_literal", "python_to_haskell", "python_to_haskell_forms"]
+__all__ = [
+    "HaskellForms",
+    "blob_variable",
+    "haskell_string_literal",
+    "python_to_haskell",
+    "python_to_haskell_forms",
+]
 
 
 _BOUNDS: Final = {
@@ -93,21 +100,33 @@ def python_to_haskell(value: object, haskell_type: str | None = None, *,
             ``haskell_type`` (out of range, wrong shape), or its type is not determined.
     """
     target = _target(value, haskell_type)
-    return _annotated(value, target, literals), _render_typerep(target)
+    return _annotated(value, target, _Form(literals)), _render_typerep(target)
 
 
-def python_to_haskell_forms(value: object, haskell_type: str | None = None
-                            ) -> tuple[str, str, str]:
-    """``python_to_haskell`` both ways at once: (literal-free expression, expression with
-    string literals, type). The type is worked out once (inferring it is most of the cost:
-    ~0.25 s for 10^5 elements).
+@dataclass(frozen=True, slots=True)
+class HaskellForms:
+    """One value written for ``bind_value``: ``expr`` literal-free, ``expr_literals`` with
+    string literals, both reading ``blobs[i]`` (long texts, sent apart) as the variable
+    ``blob_variable(i)``; ``type`` in TypeRep rendering."""
+
+    expr: str
+    expr_literals: str
+    type: str
+    blobs: tuple[str, ...]
+
+
+def python_to_haskell_forms(value: object, haskell_type: str | None = None) -> HaskellForms:
+    """``python_to_haskell`` both ways at once, long texts as blobs. The type is worked out
+    once (inferring it is most of the cost: ~0.25 s for 10^5 elements).
 
     Raises:
         ValueError: as ``python_to_haskell``.
     """
     target = _target(value, haskell_type)
-    return (_annotated(value, target, False), _annotated(value, target, True),
-            _render_typerep(target))
+    blobs = _Blobs()
+    free = _annotated(value, target, _Form(False, blobs))
+    with_literals = _annotated(value, target, _Form(True, blobs))
+    return HaskellForms(free, with_literals, _render_typerep(target), tuple(blobs.texts))
 
 
 def _target(value: object, haskell_type: str | None) -> HsType:
@@ -121,8 +140,8 @@ def _target(value: object, haskell_type: str | None) -> HsType:
     return target
 
 
-def _annotated(value: object, target: HsType, literals: bool) -> str:
-    return f"({_expr(value, target, literals)} :: {haskell_type_name(target)})"
+def _annotated(value: object, target: HsType, form: _Form) -> str:
+    return f"({_expr(value, target, form)} :: {haskell_type_name(target)})"
 
 
 def _short_repr(value: object) -> str:
@@ -229,9 +248,76 @@ def haskell_string_literal(text: str) -> str:
 _ESCAPED: Final = re.compile(r'[^\x20-\x7e]|["\\]')
 
 
-def _chars(s: str, literals: bool) -> str:
-    """A ``[Char]`` expression for ``s``: a string literal where ``literals`` allows."""
-    return haskell_string_literal(s) if literals else _char_list(s)
+class _Blobs:
+    """The long texts of one value, each once, in the order its expressions first use them."""
+
+    __slots__ = ("index", "texts")
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.index: dict[str, int] = {}
+
+    def variable(self, text: str) -> str:
+        number = self.index.get(text)
+        if number is None:
+            number = self.index[text] = len(self.texts)
+            self.texts.append(text)
+        return blob_variable(number)
+
+
+class _Form:
+    """How the parts of one expression are written: with string literals or without
+    (``literals``), and whether long texts may leave the expression as blobs."""
+
+    __slots__ = ("blobs", "literals")
+
+    def __init__(self, literals: bool, blobs: _Blobs | None = None) -> None:
+        self.literals = literals
+        self.blobs = blobs  # shared by the forms of one value; None: no blobs
+
+    def as_blob(self, s: str) -> bool:
+        """Whether ``s`` is long enough to be a blob (and can be one: UTF-8 cannot carry
+        a lone surrogate, which a Haskell Char can be)."""
+        if self.blobs is None:
+            return False
+        if len(s) < (_BLOB_MIN_LITERAL if self.literals else _BLOB_MIN_CHARS):
+            return False
+        return _SURROGATE.search(s) is None
+
+    def chars(self, s: str) -> str:
+        """A ``[Char]`` expression for ``s``: a blob decoded, a string literal or a list of
+        Char literals, whichever this form allows and GHCi compiles fastest."""
+        if self.blobs is not None and self.as_blob(s):
+            return f"(Data.Text.unpack (Data.Text.Encoding.decodeUtf8 {self.blobs.variable(s)}))"
+        return haskell_string_literal(s) if self.literals else _char_list(s)
+
+    def packed(self, con: str, s: str) -> str:
+        """A ``con`` (``Text``, ``ByteString``, lazy or strict) of the characters ``s``. A blob
+        becomes one without a ``[Char]`` in between: the characters of a long text as a list
+        take ~40 bytes each, and packing holds them all (10^6 numbers as decimal text
+        overflowed a session's heap)."""
+        if self.blobs is not None and self.as_blob(s):
+            blob = self.blobs.variable(s)
+            if con in ("Text", "LazyText"):
+                text = f"(Data.Text.Encoding.decodeUtf8 {blob})"
+                return text if con == "Text" else f"(Data.Text.Lazy.fromStrict {text})"
+            if s.isascii():  # the file's bytes are the ByteString's
+                return blob if con == "ByteString" else f"(Data.ByteString.Lazy.fromStrict {blob})"
+        return f"({_PACK[con]} {self.chars(s)})"
+
+
+def blob_variable(index: int) -> str:
+    """The variable an expression reads blob ``index`` from (``bind_value.blobs``)."""
+    return f"ghcShim'blob{index}"
+
+
+# A blob is the text of a string part of an expression sent apart from it: the server
+# writes it to a file that the expression reads when the value is used, instead of GHCi
+# lexing it (~0.65 us a character in a string literal, 25-60 us as Char literals). Reading
+# a blob costs GHCi a few ms of compiling, so only long texts become blobs.
+_BLOB_MIN_LITERAL: Final = 4096
+_BLOB_MIN_CHARS: Final = 128
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
 
 
 _TO_INTEGER: Final = "GHC.Real.toInteger (GHC.Base.ord {})"
@@ -290,7 +376,7 @@ _ZIP: Final = {2: "GHC.List.zip", 3: "GHC.List.zip3", 4: "Data.List.zip4",
 # int with more than 4300 digits, so such a list is written element by element.
 _READ_INTEGERS: Final = ("(GHC.Base.map GHC.Num.fromInteger (Data.List.unfoldr "
                          "(Data.ByteString.Char8.readInteger GHC.Base.. "
-                         "Data.ByteString.Char8.dropSpace) (Data.ByteString.Char8.pack {})))")
+                         "Data.ByteString.Char8.dropSpace) {}))")
 # Literal-free, integers of any span as one list of Chars: per integer a head, twice its
 # number of 20-bit limbs plus one if negative, then its limbs, most significant first (~3
 # Chars for an Int of 30 bits instead of one expression of ~15 nodes). No pattern on list
@@ -315,70 +401,76 @@ _PACK: Final = {"Text": "Data.Text.pack", "LazyText": "Data.Text.Lazy.pack",
 _STRING_LIKE: Final = tuple(_PACK)
 
 
-def _list_expr(items: list[Any] | tuple[Any, ...], elem: HsType,
-               literals: bool) -> str:
+def _list_expr(items: list[Any] | tuple[Any, ...], elem: HsType, form: _Form) -> str:
     """A ``[elem]`` expression for ``items``."""
     if len(items) >= _COMPACT_MIN:
-        expr = _long_list_expr(items, elem, literals)
+        expr = _long_list_expr(items, elem, form)
         if expr is not None:
             return expr
-    return "[" + ",".join(_expr(x, elem, literals) for x in items) + "]"
+    return "[" + ",".join(_expr(x, elem, form) for x in items) + "]"
 
 
 def _long_list_expr(items: list[Any] | tuple[Any, ...], elem: HsType,
-                    literals: bool) -> str | None:
+                    form: _Form) -> str | None:
     """``items`` in a form that GHCi compiles in time independent of their number, or None
-    where there is none for ``elem`` (or, without ``literals``, none literal-free)."""
+    where there is none for ``elem`` (or, without literals, none literal-free: a text in
+    one piece needs a string literal or a blob)."""
     con = elem.con
     if con in INTEGRAL_TYPE_NAMES:
-        return _integral_list(items, con, literals)
+        return _integral_list(items, con, form)
     if con in ("Double", "Float"):
         # The bits, as _expr writes one number: NaN payloads and -0.0 cross exactly.
         bits = [_float_bits(x, con) for x in items]
         cast, word = (("GHC.Float.castWord64ToDouble", "Word64") if con == "Double"
                       else ("GHC.Float.castWord32ToFloat", "Word32"))
-        return f"(GHC.Base.map {cast} {_list_expr(bits, HsType(word), literals)})"
+        return f"(GHC.Base.map {cast} {_list_expr(bits, HsType(word), form)})"
     if is_tuple_con(con) and len(elem.args) in _ZIP:
         rows = [_checked_tuple(x, len(elem.args)) for x in items]
-        columns = [_list_expr([row[i] for row in rows], arg, literals)
+        columns = [_list_expr([row[i] for row in rows], arg, form)
                    for i, arg in enumerate(elem.args)]
         return f"({_ZIP[len(elem.args)]} {' '.join(columns)})"
-    if not literals:
-        return None
-    if con == "Char":  # a column of Chars (in tuples, as map values): one string literal
-        return haskell_string_literal("".join(_checked_char(x) for x in items))
+    if con == "Char":  # a column of Chars (in tuples, as map values): one string
+        text = "".join(_checked_char(x) for x in items)
+        return form.chars(text) if form.literals or form.as_blob(text) else None
     if con == "Bool":
         flags = "".join("1" if _checked_bool(x) else "0" for x in items)
-        return f"(GHC.Base.map (GHC.Classes.== '1') {haskell_string_literal(flags)})"
+        if not (form.literals or form.as_blob(flags)):
+            return None
+        return f"(GHC.Base.map (GHC.Classes.== '1') {form.chars(flags)})"
     if (con == "[]" and elem.args[0].con == "Char") or con in _STRING_LIKE:
         pieces = [_string_text(x, elem) for x in items]
-        lengths = _list_expr([len(piece) for piece in pieces], HsType("Int"), literals)
-        return _SPLIT_BY_LENGTHS.format(_PACK.get(con, "GHC.Base.id"),
-                                        haskell_string_literal("".join(pieces)), lengths)
+        text = "".join(pieces)
+        if not (form.literals or form.as_blob(text)):
+            return None
+        lengths = _list_expr([len(piece) for piece in pieces], HsType("Int"), form)
+        return _SPLIT_BY_LENGTHS.format(_PACK.get(con, "GHC.Base.id"), form.chars(text),
+                                        lengths)
     return None
 
 
-def _integral_list(items: list[Any] | tuple[Any, ...], con: str, literals: bool) -> str | None:
+def _integral_list(items: list[Any] | tuple[Any, ...], con: str, form: _Form) -> str | None:
     values = [_checked_integral(x, con) for x in items]
     base = min(values)
     if max(values) - base < 0x110000:
         # One Char per element: its offset from the smallest.
-        offsets = _chars("".join(chr(x - base) for x in values), literals)
+        offsets = form.chars("".join(chr(x - base) for x in values))
         # Not ghcShim'c: _integer_expr's own lambda (a base of 2^20 or more) uses it,
         # and -Wname-shadowing (an error under -Werror) would fire inside this one.
         offset = _TO_INTEGER.format("ghcShim'o")
         return ("(GHC.Base.map (\\ghcShim'o -> GHC.Num.fromInteger ("
                 f"{_integer_expr(base)} GHC.Num.+ {offset})) {offsets})")
-    if not literals:
-        return _DECODE_LIMBS.format(
-            base=_TO_INTEGER.format(_char_literal(chr(1 << _LIMB))),
-            limb=_TO_INTEGER.format("ghcShim'c"), zero=_TO_INTEGER.format(_char_literal("\0")),
-            chars=_char_list("".join(map(_limb_chars, values))))
     try:
-        text = " ".join(map(str, values))
+        text: str | None = " ".join(map(str, values))
     except ValueError:  # an int beyond Python's str() digit limit
-        return None
-    return _READ_INTEGERS.format(haskell_string_literal(text))
+        text = None
+    if text is not None and (form.literals or form.as_blob(text)):
+        return _READ_INTEGERS.format(form.packed("ByteString", text))
+    if form.literals:
+        return None  # element by element
+    return _DECODE_LIMBS.format(
+        base=_TO_INTEGER.format(_char_literal(chr(1 << _LIMB))),
+        limb=_TO_INTEGER.format("ghcShim'c"), zero=_TO_INTEGER.format(_char_literal("\0")),
+        chars=_char_list("".join(map(_limb_chars, values))))
 
 
 def _limb_chars(n: int) -> str:
@@ -438,7 +530,7 @@ def _string_text(v: object, t: HsType) -> str:
     return v
 
 
-def _expr(v: object, t: HsType, literals: bool) -> str:
+def _expr(v: object, t: HsType, form: _Form) -> str:
     con = t.con
     if con in INTEGRAL_TYPE_NAMES:
         return f"(GHC.Num.fromInteger {_integer_expr(_checked_integral(v, con))})"
@@ -457,54 +549,54 @@ def _expr(v: object, t: HsType, literals: bool) -> str:
     if con == "Char":
         return _char_literal(_checked_char(v))
     if con in _PACK:
-        return f"({_PACK[con]} {_chars(_string_text(v, t), literals)})"
+        return form.packed(con, _string_text(v, t))
     if con == "[]":
         elem = t.args[0]
         if elem.con == "Char":
             if not isinstance(v, str):
                 raise ValueError(f"{_short_repr(v)} is not a str, for [Char]")
-            return _chars(v, literals)
+            return form.chars(v)
         if isinstance(v, (bytes, bytearray)) and elem.con == "Word8":
             v = list(v)
         if not isinstance(v, (list, tuple)):
             raise ValueError(f"{_short_repr(v)} is not a list, for {_render_typerep(t)}")
-        return _list_expr(v, elem, literals)
+        return _list_expr(v, elem, form)
     if is_tuple_con(con):
         fields = zip(_checked_tuple(v, len(t.args)), t.args, strict=True)
-        return "(" + ",".join(_expr(x, a, literals) for x, a in fields) + ")"
+        return "(" + ",".join(_expr(x, a, form) for x, a in fields) + ")"
     if con == "Maybe":
         if v is Nothing:
             return "GHC.Maybe.Nothing"
         if isinstance(v, Just):
-            return f"(GHC.Maybe.Just {_expr(v.value, t.args[0], literals)})"
+            return f"(GHC.Maybe.Just {_expr(v.value, t.args[0], form)})"
         raise ValueError(f"{_short_repr(v)} is not Just(...) or Nothing")
     if con == "Either":
         if isinstance(v, Left):
-            return f"(Data.Either.Left {_expr(v.value, t.args[0], literals)})"
+            return f"(Data.Either.Left {_expr(v.value, t.args[0], form)})"
         if isinstance(v, Right):
-            return f"(Data.Either.Right {_expr(v.value, t.args[1], literals)})"
+            return f"(Data.Either.Right {_expr(v.value, t.args[1], form)})"
         raise ValueError(f"{_short_repr(v)} is not Left(...) or Right(...)")
     if con == "Ratio":
         if isinstance(v, bool) or not isinstance(v, (int, Fraction)):
             raise ValueError(f"{_short_repr(v)} is not a Fraction, for Ratio")
         q = Fraction(v)
-        return (f"({_expr(q.numerator, t.args[0], literals)} GHC.Real.% "
-                f"{_expr(q.denominator, t.args[0], literals)})")
+        return (f"({_expr(q.numerator, t.args[0], form)} GHC.Real.% "
+                f"{_expr(q.denominator, t.args[0], form)})")
     if con in ("Map", "IntMap"):
         if not isinstance(v, dict):
             raise ValueError(f"{_short_repr(v)} is not a dict, for {con}")
         key_t = HsType("Int") if con == "IntMap" else t.args[0]
         module = "Data.IntMap.Internal" if con == "IntMap" else "Data.Map.Internal"
         items = _stable_items(v)
-        keys = _list_expr([k for k, _ in items], key_t, literals)
-        values = _list_expr([x for _, x in items], t.args[-1], literals)
+        keys = _list_expr([k for k, _ in items], key_t, form)
+        values = _list_expr([x for _, x in items], t.args[-1], form)
         return f"({module}.fromList (GHC.List.zip {keys} {values}))"
     if con in ("Set", "IntSet"):
         if not isinstance(v, (set, frozenset)):
             raise ValueError(f"{_short_repr(v)} is not a set, for {con}")
         elem = HsType("Int") if con == "IntSet" else t.args[0]
         module = "Data.IntSet.Internal" if con == "IntSet" else "Data.Set.Internal"
-        return f"({module}.fromList {_list_expr(sorted_for_show(list(v)), elem, literals)})"
+        return f"({module}.fromList {_list_expr(sorted_for_show(list(v)), elem, form)})"
     raise ValueError(f"type {t.render()} is not in the value table")  # pragma: no cover
 
 

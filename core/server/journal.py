@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from core.server.blobs import BlobFiles
+
 __all__ = ["Journal", "JournalEntry"]
 
 EntryKind = Literal["flags", "context", "load", "decls", "let"]
@@ -27,6 +29,10 @@ class JournalEntry:
     summary: str  # what the replay report says
     line: int | None = None
     source_file: str = "<interactive>"
+    # A bound value's blob files (``text`` reads them in ``blobs_dir``): written again into
+    # the new GHCi's directory, and ``text`` moved there, for a replay.
+    blobs: BlobFiles | None = None
+    blobs_dir: str = ""
 
 
 @dataclass(slots=True)

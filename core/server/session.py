@@ -39,6 +39,7 @@ from core.protocol.errors import (
 )
 from core.protocol.flags import joined_arguments, with_flag
 from core.protocol.imports import render_import, split_import_items
+from core.server.blobs import blob_files
 from core.server.diagnostics import (
     INTERRUPTED,
     NO_LOCATION,
@@ -152,6 +153,7 @@ class Session:
         self._serial = 0
         self._interrupt_reason: Literal["interrupt", "timeout"] | None = None
         self._ref_counter = 0
+        self._blob_serial = 0  # bindings with blob files so far (their files' names)
         self._value_path = Path(ghci.workdir) / "value.bin"
         self._killing: asyncio.Future[None] | None = None
         self._search_dirs: set[str] = set()
@@ -336,6 +338,11 @@ class Session:
         for entry in list(self.journal.entries):
             ok = True
             commands = [entry.text] if entry.kind in ("decls", "let") else entry.text.split("\n")
+            if entry.blobs is not None:
+                # The files went with the old GHCi's directory.
+                workdir = Path(self.ghci.workdir)
+                entry.blobs.write(workdir)
+                commands = [entry.blobs.moved(entry.text, Path(entry.blobs_dir), workdir)]
             for command in commands:
                 try:
                     out = await asyncio.wait_for(
@@ -780,21 +787,33 @@ class Session:
             raise GhcUsageError(f"not a variable name: {req.name!r}")
         expr = req.expr
         extensions = self.state.extensions
-        if req.expr_literals is not None and not (extensions.get("RebindableSyntax")
-                                                  and extensions.get("OverloadedStrings")):
+        literals = req.expr_literals is not None and not (
+            extensions.get("RebindableSyntax") and extensions.get("OverloadedStrings"))
+        if literals:
             # String literals mean what they say here: only OverloadedStrings makes them
             # overloaded, and only RebindableSyntax with it takes the fromString in scope.
+            assert req.expr_literals is not None
             expr = req.expr_literals
         self._check_text(expr)
         self._check_text(req.type)
+        blobs = None
+        workdir = Path(self.ghci.workdir)
+        if req.blobs:
+            self._blob_serial += 1
+            blobs = blob_files(req.blobs, expr, self._blob_serial, literals=literals)
+            blobs.write(workdir)
+            expr = blobs.reading(expr, workdir)
         # No ``:: req.type``: that is the TypeRep rendering (``Map [Char] Integer``), whose
         # names need not be in scope; ``expr`` carries its own fully qualified annotation.
         stmt = f"let {req.name} = (\n{_indented(expr)}\n        )"
         output, _ = await self._command(stmt, line=1)
         if self._errors(output.stderr):
+            if blobs is not None:
+                blobs.remove(workdir)
             raise self._compile_error(output.stderr, "compile error")
         self._note_bindings([req.name])
-        self.journal.record(JournalEntry("let", stmt, f"let {req.name}", 1))
+        self.journal.record(JournalEntry("let", stmt, f"let {req.name}", 1, blobs=blobs,
+                                         blobs_dir=str(workdir)))
         return m.DeclsResult(id=req.id, names=[req.name])
 
     # ------------------------------------------------------------------ types and names

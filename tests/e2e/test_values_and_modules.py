@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 import math
+import os
+import tempfile
 import textwrap
 from fractions import Fraction
 from pathlib import Path
@@ -122,6 +124,41 @@ def test_bind_value_whatever_the_extensions(shim_client: Client, flags: list[str
             name = f"v{i}"
             assert session.bind_value(name, value) == name
             assert session.eval(name).value == value
+
+
+LONG_VALUES: list[tuple[object, str | None]] = [
+    ([(-1) ** i * (2 ** 62 - i * 7919) for i in range(20_000)], "[Int]"),  # decimal text
+    ([i * 37 % 1000 for i in range(20_000)], "[Int]"),  # offsets: one Char each
+    ([i / 7 for i in range(5000)] + [-0.0, math.inf], None),
+    ([f"w\u00f6rd {i}" for i in range(3000)], None),
+    ([i % 3 == 0 for i in range(5000)], None),
+    ({i: chr(0x3b1 + i % 20) for i in range(5000)}, None),  # a column of Chars
+    ("\u2603" * 50_000 + "\n", "Data.Text.Text"),
+    (bytes(range(256)) * 100, None),
+    (b"ascii only " * 1000, "Data.ByteString.Lazy.ByteString"),
+    ([(i, str(i)) for i in range(3000)], None),
+]
+
+
+@pytest.mark.parametrize("flags", [[], ["-XRebindableSyntax", "-XOverloadedStrings"]])
+def test_long_values_cross_as_files_and_leave_none_behind(shim_client: Client,
+                                                          flags: list[str]) -> None:
+    """Long texts of a bound value travel apart from its expression (GHCi would lex them):
+    the value reads them from files when first used, and removes them."""
+    import glob
+
+    def blob_files() -> set[str]:
+        return set(glob.glob(os.path.join(tempfile.gettempdir(), "ghc-shim-ghci-*", "blob-*")))
+
+    with shim_client.open_session(flags=flags) as session:
+        before = blob_files()
+        for i, (value, haskell_type) in enumerate(LONG_VALUES):
+            session.bind_value(f"v{i}", value, haskell_type)
+        waiting = blob_files() - before
+        assert len(waiting) >= len(LONG_VALUES)  # nothing read yet: bindings are lazy
+        for i, (value, _) in enumerate(LONG_VALUES):
+            assert session.eval(f"v{i}").value == value, f"value {i}"
+        assert not blob_files() & waiting
 
 
 def test_compile_expr_reference(session: Session) -> None:

@@ -132,6 +132,23 @@ def test_everything_in_the_journal_is_replayed(fault_session: Session, tmp_path:
     assert "LambdaCase" in session.get_flags().extensions
 
 
+def test_bound_values_read_from_files_come_back_after_a_crash(fault_session: Session) -> None:
+    """A long value's texts travel as files that its binding reads once and removes: the
+    replay writes them again for the new interpreter, used or not before the crash."""
+    numbers = [(-1) ** i * (10 ** 15 + i * 104729) for i in range(5000)]
+    words = [f"w\u00f6rd{i}" for i in range(3000)]
+    session = fault_session
+    session.bind_value("used", numbers, "[Int]")
+    session.bind_value("unused", words)
+    assert session.eval("sum used").value == sum(numbers)
+    with pytest.raises(SessionDiedError) as info:
+        session.exec_stmt(SEGFAULT)
+    assert info.value.replayed == ("let used", "let unused")
+    assert not info.value.details.problems
+    assert session.eval("used").value == numbers
+    assert session.eval("unused").value == words
+
+
 def test_replay_keeps_the_context_each_statement_was_compiled_in(
     fault_session: Session, tmp_path: Path
 ) -> None:

@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.protocol.payload import MAX_VALUE_DEPTH
-from core.protocol.to_haskell import python_to_haskell_forms
+from core.protocol.to_haskell import blob_variable, python_to_haskell_forms
 from core.protocol.values import (
     PAYLOAD_MAGIC,
     DecodedValue,
@@ -774,7 +774,43 @@ def test_python_to_haskell_with_string_literals() -> None:
     assert "GHC.Base.map" in ints and '"\\0\\1\\2' in ints
     text, _ = python_to_haskell("q\"\\", "Data.Text.Text", literals=True)
     assert 'Data.Text.pack "q\\34\\92"' in text
-    assert python_to_haskell_forms(["ab", "\u00e91"]) == (plain, fast, type_rep)
+    forms = python_to_haskell_forms(["ab", "\u00e91"])
+    assert (forms.expr, forms.expr_literals, forms.type, forms.blobs) == (
+        plain, fast, type_rep, ())
+
+
+def test_long_texts_leave_the_expressions_as_blobs() -> None:
+    big = [10 ** 12 + i * 7919 for i in range(1000)]  # a span beyond one code point
+    forms = python_to_haskell_forms(big, "[Int]")
+    text = " ".join(map(str, big))
+    # Both forms read the one blob, as the bytes readInteger takes apart: no String between.
+    assert forms.blobs == (text,)
+    for expr in (forms.expr, forms.expr_literals):
+        assert "Data.ByteString.Char8.readInteger" in expr and blob_variable(0) in expr
+        assert "Data.ByteString.Char8.pack" not in expr and str(big[5]) not in expr
+    # Short texts stay in the expressions; literal-free, a shorter text is worth a blob
+    # (Char literals cost GHCi 25-60 us each, a string literal's characters ~0.65 us).
+    small = python_to_haskell_forms("x" * 200)
+    assert small.blobs == ("x" * 200,)
+    assert '"' + "x" * 200 + '"' in small.expr_literals
+    assert blob_variable(0) in small.expr and "Data.Text.Encoding.decodeUtf8" in small.expr
+    assert python_to_haskell_forms("x" * 100).blobs == ()
+    # One blob per distinct text, shared (a list this short is written element by element).
+    assert python_to_haskell_forms(["y" * 5000, "y" * 5000], "[Data.Text.Text]").blobs == (
+        "y" * 5000,)
+    # Text and ASCII ByteString values are the blob itself, decoded at most.
+    text_form = python_to_haskell_forms("é" * 5000, "Data.Text.Text")
+    assert f"(Data.Text.Encoding.decodeUtf8 {blob_variable(0)})" in text_form.expr_literals
+    bytes_form = python_to_haskell_forms(b"z" * 5000)
+    assert f"({blob_variable(0)} :: " in bytes_form.expr_literals
+    lazy = python_to_haskell_forms(b"\xff" * 5000, "Data.ByteString.Lazy.ByteString")
+    assert "Data.ByteString.Lazy.Char8.pack (Data.Text.unpack" in lazy.expr_literals
+
+
+def test_a_text_with_a_lone_surrogate_is_never_a_blob() -> None:
+    forms = python_to_haskell_forms("a\ud800" * 3000)
+    assert forms.blobs == ()
+    assert "\\55296" in forms.expr_literals
 
 
 def test_python_to_haskell_exact_numbers() -> None:
