@@ -2,7 +2,9 @@
 
 Responsible for: inferring or checking the Haskell type of a Python value (API.md §1.5) and
 writing an expression for it that means the same in any GHCi scope and under any extensions
-(fully qualified names, no numeric or string literals, a type annotation).
+(fully qualified names, no numeric or string literals, a type annotation); for
+``bind_value``, also a form with string literals, and the long texts both read as blobs
+(``python_to_haskell_forms``).
 
 Must not: evaluate anything, decode payloads (``core.protocol.payload``), or perform I/O.
 """
