@@ -1169,11 +1169,14 @@ def load(how: LoadHowMuch = LoadAllTargets) -> SuccessFlag:
         SourceError: a target module or file that cannot be found.
     """
     session = current()
+    # What the program prints while compiling (Template Haskell's runIO) lands where it
+    # would in-process: this process's stdout and stderr.
+    printed = output_router(None, None)
     with translated():
         if isinstance(how, LoadUpTo):
-            outcome = session.load("up_to", str(how.module))
+            outcome = session.load("up_to", str(how.module), on_output=printed)
         else:
-            outcome = session.load("all")
+            outcome = session.load("all", on_output=printed)
     log = get_log_action(session)
     for d in outcome.diagnostics:
         log(Diagnostic.from_core(d))

@@ -209,11 +209,11 @@ class AsyncSession:
         await self._call(plans.remove_target(self.id, self._abs(target)))
 
     async def load(self, how: Literal["all", "up_to"] = "all", module: str | None = None, *,
-                   timeout: float | None = None, restore_context: bool = False
-                   ) -> LoadOutcome:
+                   timeout: float | None = None, restore_context: bool = False,
+                   on_output: Callable[[str, str], None] | None = None) -> LoadOutcome:
         """As ``Session.load``."""
         previous = await self.get_context() if restore_context else []
-        outcome = await self._call(plans.load(self.id, how, module, timeout))
+        outcome = await self._call(plans.load(self.id, how, module, timeout), on_output)
         if restore_context and previous:
             keep = plans.context_after_load(previous, outcome)
             try:

@@ -279,12 +279,14 @@ class Session:
         *,
         timeout: float | None = None,
         restore_context: bool = False,
+        on_output: Callable[[str, str], None] | None = None,
     ) -> LoadOutcome:
         """Load the targets. As in GHC this resets the import context and prompt bindings;
         ``restore_context=True`` puts the previous context back as GHCi's ``:load`` does
-        (dropping modules that are no longer loaded)."""
+        (dropping modules that are no longer loaded). ``on_output(stream, text)`` gets what
+        the program prints while the modules compile (Template Haskell's ``runIO``)."""
         previous = self.get_context() if restore_context else []
-        outcome = self._call(plans.load(self.id, how, module, timeout))
+        outcome = self._call(plans.load(self.id, how, module, timeout), on_output)
         if restore_context and previous:
             keep = plans.context_after_load(previous, outcome)
             try:

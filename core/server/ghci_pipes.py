@@ -127,7 +127,8 @@ class _Collection:
 
     __slots__ = (
         "_dropped_err", "_err_dec", "_err_parts", "_err_tail", "_held", "_limit", "_marker",
-        "_on_stderr", "_on_stdout", "_out_dec", "_out_parts", "_used", "_user_err_dec",
+        "_on_stderr", "_on_stdout", "_on_user_stdout", "_out_dec", "_out_parts", "_used",
+        "_user_err_dec",
         "_user_out_dec", "error", "future", "on_user_stderr", "result",
     )
 
@@ -139,9 +140,12 @@ class _Collection:
         output_limit: int | None,
         future: asyncio.Future[bool],
         on_user_stderr: OutputCallback | None = None,
+        on_user_stdout: OutputCallback | None = None,
     ) -> None:
         self._marker = marker
         self._on_stdout = on_stdout
+        # The program's stdout goes with GHCi's unless it has a callback of its own.
+        self._on_user_stdout = on_user_stdout if on_user_stdout is not None else on_stdout
         self._on_stderr = on_stderr
         self.on_user_stderr = on_user_stderr
         self._user_out_dec = _UTF8_DECODER("replace")
@@ -165,7 +169,7 @@ class _Collection:
 
     @property
     def wants_user_stdout(self) -> bool:
-        return self._on_stdout is not None
+        return self._on_user_stdout is not None
 
     def _admit(self, data: bytes) -> bytes:
         """What of ``data`` the output limit lets through (the rest is dropped)."""
@@ -180,7 +184,7 @@ class _Collection:
         data = self._admit(data)
         if data:
             self.result.user_stdout_bytes += len(data)
-            self._deliver(self._on_stdout, self._user_out_dec.decode(data))
+            self._deliver(self._on_user_stdout, self._user_out_dec.decode(data))
 
     def feed_user_err(self, data: bytes) -> None:
         """The interpreted program's stderr: passed on, never parsed as GHC's report (its
@@ -241,6 +245,7 @@ class _Collection:
             if self.error is None:
                 self.error = exc
             self._on_stdout = self._on_stderr = self.on_user_stderr = None
+            self._on_user_stdout = None
 
     def finish(self, *, ended: bool) -> CommandOutput:
         result = self.result
@@ -321,15 +326,17 @@ class GhciPipes:
         on_stderr: OutputCallback | None = None,
         output_limit: int | None = None,
         on_user_stderr: OutputCallback | None = None,
+        on_user_stdout: OutputCallback | None = None,
     ) -> CommandOutput:
         """Wait for everything up to ``marker`` on stdout; the output callbacks run as it
-        arrives. Returns with ``ended`` set if the pipes closed first. The first exception
-        raised by a callback is raised here once the marker has arrived (so the next
-        command starts in step); the callbacks are not called after it."""
+        arrives (the program's stdout to ``on_stdout`` too, unless ``on_user_stdout``).
+        Returns with ``ended`` set if the pipes closed first. The first exception raised by
+        a callback is raised here once the marker has arrived (so the next command starts
+        in step); the callbacks are not called after it."""
         assert self._current is None, "one command collects at a time"
         loop = asyncio.get_running_loop()
         current = _Collection(marker, on_stdout, on_stderr, output_limit, loop.create_future(),
-                              on_user_stderr)
+                              on_user_stderr, on_user_stdout)
         if self._closed:
             return current.finish(ended=True)
         self._current = current

@@ -589,14 +589,16 @@ class GhciProcess:
         output_limit: int | None = None,
         while_running: Callable[[], None] | None = None,
         on_user_stderr: OutputCallback | None = None,
+        on_user_stdout: OutputCallback | None = None,
     ) -> CommandOutput:
         """Send one command (a statement, declarations or a colon command the server built)
         and collect its output up to the prompt.
 
-        ``on_stdout`` gets the interpreted program's stdout (and GHCi's own), ``on_stderr``
-        GHCi's stderr (diagnostics, exception reports), ``on_user_stderr`` the program's
-        stderr; the result's ``stdout``/``stderr`` hold GHCi's own output only. Program
-        output while no command takes it waits for the next one that does.
+        ``on_stdout`` gets the interpreted program's stdout (and GHCi's own), unless
+        ``on_user_stdout`` takes the program's, ``on_stderr`` GHCi's stderr (diagnostics,
+        exception reports), ``on_user_stderr`` the program's stderr; the result's
+        ``stdout``/``stderr`` hold GHCi's own output only. Program output while no command
+        takes it waits for the next one that does.
 
         ``while_running`` is called once the command is sent, before its output is awaited.
         ``line`` set: the text is sent as a ``:{``/``:}`` block whose first line GHC reports
@@ -630,7 +632,8 @@ class GhciProcess:
                 # GHCi works on the command now, on another CPU: work done here is off the
                 # request's critical path.
                 while_running()
-            return await self._collect(on_stdout, on_stderr, output_limit, on_user_stderr)
+            return await self._collect(on_stdout, on_stderr, output_limit, on_user_stderr,
+                                       on_user_stdout)
         finally:
             if text.startswith((":load", ":reload", ":add")):
                 # GHCi turns the interpreted program's buffering off again after a load
@@ -717,11 +720,12 @@ class GhciProcess:
         on_stderr: OutputCallback | None,
         output_limit: int | None,
         on_user_stderr: OutputCallback | None = None,
+        on_user_stdout: OutputCallback | None = None,
     ) -> CommandOutput:
         if self._killed:
             raise GhciDiedError("GHCi was killed", returncode=self.returncode, stderr_tail="")
         output = await self._pipes.collect(self._marker, on_stdout, on_stderr, output_limit,
-                                           on_user_stderr)
+                                           on_user_stderr, on_user_stdout)
         if output.ended:
             await self._wait_exit(2.0)
             raise GhciDiedError(

@@ -233,6 +233,7 @@ class Session:
         declarations: bool = False,
         while_running: Callable[[], None] | None = None,
         on_user_stderr: Callable[[str], None] | None = None,
+        on_user_stdout: Callable[[str], None] | None = None,
     ) -> tuple[CommandOutput, Literal["interrupt", "timeout"] | None]:
         """Run one command under the time limit; recover from a dead GHCi.
 
@@ -270,6 +271,7 @@ class Session:
                 output_limit=self.limits.output_limit,
                 while_running=while_running,
                 on_user_stderr=on_user_stderr,
+                on_user_stdout=on_user_stdout,
             )
         except GhciDiedError as exc:
             # The request is no longer interruptible: an interrupt or this time limit
@@ -1112,7 +1114,12 @@ class Session:
                 if typed.stderr.strip() or "=>" in type_text:
                     continue
                 ref_types[name] = type_text
-        output, _ = await self._command(command, timeout=req.timeout)
+        # What the program prints while the modules compile (Template Haskell's runIO)
+        # reaches the caller now, as in-process; GHCi's progress lines do not.
+        output, _ = await self._command(
+            command, timeout=req.timeout,
+            on_user_stdout=lambda text: emit("stdout", text),
+            on_user_stderr=lambda text: emit("stderr", text))
         diagnostics = parse_diagnostics(output.stderr)
         not_found = [
             d for d in diagnostics

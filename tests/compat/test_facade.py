@@ -631,6 +631,22 @@ def test_load_up_to(tmp_path: Path) -> None:
     ghc(body)
 
 
+def test_what_a_splice_prints_during_load_goes_to_this_process(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    (tmp_path / "Noisy.hs").write_text(
+        "{-# LANGUAGE TemplateHaskell #-}\nmodule Noisy where\n"
+        "import Language.Haskell.TH.Syntax (runIO, lift)\n"
+        "noisy :: Int\nnoisy = $(runIO (putStrLn \"while compiling\") >> lift (1 :: Int))\n")
+
+    def body() -> None:
+        GHC.setTargets([GHC.guessTarget(str(tmp_path / "Noisy.hs"))])
+        assert GHC.load() is GHC.Succeeded
+        assert capsys.readouterr().out == "while compiling\n"  # printed during the load
+
+    ghc(body)
+
+
 def test_load_failures_go_to_the_log_action(
     tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -202,6 +202,31 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def test_what_the_program_prints_while_modules_compile_arrives_with_the_load(
+    session: Session, tmp_path: Path
+) -> None:
+    """Template Haskell's runIO prints during the load, as in-process GHC would; GHCi's own
+    progress lines are not the program's output."""
+    module = tmp_path / "Spliced.hs"
+    module.write_text(textwrap.dedent("""
+        {-# LANGUAGE TemplateHaskell #-}
+        module Spliced where
+        import Language.Haskell.TH.Syntax (runIO, lift)
+        import System.IO (hPutStrLn, stderr)
+        answer :: Int
+        answer = $(runIO (putStrLn "splice ran" >> hPutStrLn stderr "on stderr")
+                   >> lift (42 :: Int))
+    """).lstrip())
+    session.add_target(Target("file", str(module)))
+    printed: list[tuple[str, str]] = []
+    outcome = session.load(on_output=lambda stream, text: printed.append((stream, text)))
+    assert outcome.success, outcome.diagnostics
+    assert printed == [("stdout", "splice ran\n"), ("stderr", "on stderr\n")]
+    later: list[tuple[str, str]] = []
+    session.exec_stmt("1 + 1", on_output=lambda stream, text: later.append((stream, text)))
+    assert later == [("stdout", "2\n")]
+
+
 def test_load_success_resets_context_and_bindings(session: Session, project: Path) -> None:
     session.exec_stmt("let before = 1")
     session.set_context([Import("Data.List", names=("sort",), hiding=False)])
