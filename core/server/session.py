@@ -47,6 +47,8 @@ from core.server.diagnostics import (
     classify_exception,
     parse_diagnostics,
     render_diagnostic,
+    result_type,
+    shown_constructor,
     split_exception,
 )
 from core.server.ghci_process import CommandOutput, GhciConfig, GhciDiedError, GhciProcess
@@ -397,6 +399,27 @@ class Session:
             return ExceptionInfo("UserInterrupt", "user interrupt")
         return ExceptionInfo(classify_exception(shown), shown)
 
+    async def _exception_info(self, shown: str,
+                              reason: Literal["interrupt", "timeout"] | None) -> ExceptionInfo:
+        """``_exception``, and for a text that names no known type, the type of the user's
+        whose ``show`` it can be: the type of its first constructor, if that type is an
+        instance of ``Exception`` (two ``:type`` queries, made only then; API.md: the type's
+        name "where it can be known")."""
+        info = self._exception(shown, reason)
+        constructor = shown_constructor(shown)
+        if info.type != "SomeException" or constructor is None:
+            return info
+        typed, _ = await self._command(f":type {constructor}")
+        type_name = (None if typed.stderr.strip()
+                     else result_type(_after_dcolon(typed.stdout, constructor)))
+        if type_name is None:
+            return info
+        check, _ = await self._command(
+            f":type GHC.Exception.Type.toException (GHC.Err.undefined :: {type_name})")
+        if check.stderr.strip():
+            return info
+        return ExceptionInfo(type_name.rsplit(".", 1)[-1], shown)
+
     def _quota_left(self, output: CommandOutput, streamed_stderr: int) -> int:
         """Bytes of the output quota not yet sent to the client for this request.
 
@@ -484,7 +507,7 @@ class Session:
             emit("stderr", held)
         warnings = [_model(d) for d in diagnostics if d.severity == "warning"]
         if shown is not None:
-            exc = self._exception(shown, reason)
+            exc = await self._exception_info(shown, reason)
             return m.ExecResult(
                 id=req.id,
                 names=[],
@@ -650,7 +673,7 @@ class Session:
             if shown is not None:
                 # A call stack or a deferred type error points into the expression.
                 shown = _without_writer_context(_expression_positions(shown))
-                exc = self._exception(shown, reason)
+                exc = await self._exception_info(shown, reason)
                 if exc.type == "UserInterrupt":
                     raise InterruptedError_("interrupted while the value was computed",
                                             details=ErrorDetails(exception=exc))

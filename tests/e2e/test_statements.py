@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from core.client import CompileError, Session
+from core.client import CompileError, EvaluationError, Session
+from core.protocol.errors import ExceptionInfo
 
 pytestmark = pytest.mark.ghc
 
@@ -85,6 +86,26 @@ def test_runtime_exceptions_are_results(
     assert outcome.exception is not None and outcome.names == ()
     assert outcome.exception.type == type_
     assert outcome.exception.message.startswith(message)
+
+
+def test_exceptions_of_the_users_types_are_named(session: Session) -> None:
+    """Only ``show`` crosses; a derived Show starts with a constructor, whose type GHCi
+    knows (and whether it is an Exception)."""
+    session.run_decls("data Oops = Oops String | Other { code :: Int } deriving Show\n"
+                      "instance Control.Exception.Exception Oops\n"
+                      "data Plain = Plain deriving Show")
+    for stmt, message in [('Control.Exception.throwIO (Oops "boom")', 'Oops "boom"'),
+                          ("Control.Exception.throw (Other 3) :: IO ()", "Other {code = 3}")]:
+        outcome = session.exec_stmt(stmt)
+        assert outcome.exception == ExceptionInfo("Oops", message)
+    with pytest.raises(EvaluationError) as info:
+        session.eval('Control.Exception.throw (Oops "in a value") :: Int')
+    assert info.value.exception == ExceptionInfo("Oops", 'Oops "in a value"')
+    # Texts that a derived Show of an exception type cannot have written stay unnamed.
+    for stmt in ['Control.Exception.throwIO (Control.Exception.ErrorCall "Oops, no")',
+                 'Control.Exception.throwIO (Control.Exception.ErrorCall "Plain")']:
+        exception = session.exec_stmt(stmt).exception
+        assert exception is not None and exception.type == "SomeException", stmt
 
 
 def test_session_survives_exceptions(session: Session) -> None:

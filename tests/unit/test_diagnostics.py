@@ -20,6 +20,8 @@ from core.server.diagnostics import (
     classify_exception,
     parse_diagnostics,
     render_diagnostic,
+    result_type,
+    shown_constructor,
     split_exception,
 )
 
@@ -495,3 +497,41 @@ def test_classify_exception_synthetic(shown: str, type_name: str) -> None:
 def test_every_exception_section_is_classified() -> None:
     # Guards against a re-recorded transcript adding or dropping statements unnoticed.
     assert set(sections("exceptions.txt")) == set(EXCEPTION_TYPES)
+
+
+@pytest.mark.parametrize(
+    ("shown", "constructor"),
+    [
+        ('Oops "boom"', "Oops"),
+        ("Other {code = 3}", "Other"),
+        ("Bare", "Bare"),
+        ("Wrap (Just 3) [1,2] (-2) 'x' 2.5e-3", "Wrap"),
+        ('Quoted "a \\"b\\" c, d"', "Quoted"),
+        # What no derived Show writes: bare lowercase words, punctuation outside brackets.
+        ("Oops, try again", None),
+        ("Invalid input: 3", None),
+        ("My error", None),
+        ("X 1 :| [2]", None),
+        ("lowercase start", None),
+        ("", None),
+    ],
+)
+def test_shown_constructor(shown: str, constructor: str | None) -> None:
+    assert shown_constructor(shown) == constructor
+
+
+@pytest.mark.parametrize(
+    ("type_text", "result"),
+    [
+        ("Oops", "Oops"),
+        ("String -> Int -> Oops", "Oops"),
+        ("(Int -> Int) -> [a] -> F", "F"),
+        ("Int -> Ghci1.Oops", "Ghci1.Oops"),
+        ("Int → Oops", "Oops"),  # -fprint-unicode-syntax
+        ("a -> Poly a", None),
+        ("Show a => a -> T", None),
+        ("String -> Maybe X", None),
+    ],
+)
+def test_result_type(type_text: str, result: str | None) -> None:
+    assert result_type(type_text) == result
