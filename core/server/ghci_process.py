@@ -47,6 +47,7 @@ from core.server.ghci_pipes import CommandOutput, GhciPipes, OutputCallback
 from core.server.workdirs import STDIN_NAME, lock_in_use, make_workdir
 
 __all__ = [
+    "FLUSHER_COMMAND",
     "CommandOutput",
     "GhciConfig",
     "GhciDiedError",
@@ -204,16 +205,17 @@ _SETUP: Final = (
 # IHaskell polls its capture pipe every 100 ms). A thread of the interpreter's own flushes
 # stdout every 100 ms, so such output arrives within that, at the cost of one wake-up of an
 # otherwise idle interpreter per period (its RTS clock ticks every 10 ms anyway). Started
-# once per interpreter (it outlives loads); it binds no name and catches every exception (a
-# closed stdout), so it is never seen; no numeric literal (RebindableSyntax).
+# once per interpreter (it outlives loads), by the session while it is idle after its first
+# statement: compiling it costs GHCi 25-50 ms (interfaces to load, and GHC's major
+# collection brought forward), which a session's first answer would otherwise wait for. It
+# binds no name and catches every exception (a closed stdout), so it is never seen; no
+# numeric literal (RebindableSyntax).
 _FLUSH_PERIOD_US: Final = 100_000
-_START_FLUSHER: Final = (
+FLUSHER_COMMAND: Final = (
     ":cmd let { ghcShim'flush = GHC.Conc.IO.threadDelay (GHC.Base.ord "
     f"'\\{_FLUSH_PERIOD_US}') GHC.Base.>> GHC.IO.catchAny (System.IO.hFlush System.IO.stdout) "
     "(\\_ -> GHC.Base.return ()) GHC.Base.>> ghcShim'flush } in "
-    "GHC.Conc.Sync.forkIO ghcShim'flush GHC.Base.>> "
-    "System.IO.hSetBuffering System.IO.stdout System.IO.LineBuffering GHC.Base.>> "
-    "GHC.Base.return GHC.Base.mempty"
+    "GHC.Conc.Sync.forkIO ghcShim'flush GHC.Base.>> GHC.Base.return GHC.Base.mempty"
 )
 
 
@@ -288,7 +290,7 @@ class GhciProcess:
         self._stdin_dirty = False
         self._stdin_written = False  # the stdin file holds text or an advanced offset
         self._statements_ready = False
-        self._flusher_started = False  # the interpreter's thread that flushes its stdout
+        self.flusher_started = False  # FLUSHER_COMMAND has run (the session runs it)
         self._killed = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -539,8 +541,7 @@ class GhciProcess:
         if self._statements_ready:
             return
         self._statements_ready = True
-        setup = await self.run(_SETUP if self._flusher_started else _START_FLUSHER, line=None)
-        self._flusher_started = True
+        setup = await self.run(_SETUP, line=None)
         if setup.stderr.strip():
             log.warning("GHCi set-up statement failed: %s", setup.stderr.strip())
 

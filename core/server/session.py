@@ -51,7 +51,13 @@ from core.server.diagnostics import (
     shown_constructor,
     split_exception,
 )
-from core.server.ghci_process import CommandOutput, GhciConfig, GhciDiedError, GhciProcess
+from core.server.ghci_process import (
+    FLUSHER_COMMAND,
+    CommandOutput,
+    GhciConfig,
+    GhciDiedError,
+    GhciProcess,
+)
 from core.server.ghci_text import parse_complete, parse_info, parse_module_lines
 from core.server.haskell_source import (
     bound_names,
@@ -75,6 +81,8 @@ from core.server.value_writer import (
 __all__ = ["Emit", "Session", "SessionLimits", "refuse_flag"]
 
 log = logging.getLogger(__name__)
+
+_FLUSHER_AFTER: Final = 0.05  # seconds after a request before the flusher may start
 
 Emit = Callable[[Literal["stdout", "stderr"], str], None]
 
@@ -148,6 +156,7 @@ class Session:
         self.last_used = time.monotonic()
         self.closed = False
         self.request_id: int | None = None  # the request that holds the lock
+        self._flusher_pending: asyncio.Future[None] | None = None
         self._running: int | None = None  # serial of the command in flight
         # An interrupt of the request in progress that came while none of its commands ran
         # (between two, or while GHCi was being prepared): its next command gets it.
@@ -175,6 +184,8 @@ class Session:
 
     async def close(self) -> None:
         self.closed = True
+        if self._flusher_pending is not None:
+            self._flusher_pending.cancel()
         self.interrupt()
         await self.ghci.stop()
 
@@ -186,6 +197,39 @@ class Session:
     def end_request(self) -> None:
         self.request_id = None
         self._interrupt_next = False
+        if (self._flusher_pending is None and not self.ghci.flusher_started
+                and self.ghci.statements_ready and not self.closed):
+            self._flusher_pending = asyncio.ensure_future(self._start_flusher())
+
+    async def _start_flusher(self) -> None:
+        """Start the interpreter's stdout flusher (``FLUSHER_COMMAND`` says why) once the
+        session is idle after a statement: not before one (compiling any code loads
+        interfaces, which a first ``:info`` would show), and not on a request's time."""
+        try:
+            await asyncio.sleep(_FLUSHER_AFTER)  # a request that follows at once goes first
+            async with self.lock:
+                if self.closed or self.ghci.flusher_started:
+                    return
+                ghci = self.ghci
+                try:
+                    output = await asyncio.wait_for(ghci.run(FLUSHER_COMMAND, line=None),
+                                                    self.limits.timeout)
+                except GhciDiedError:
+                    # Not recovered here: the next request finds GHCi dead, restarts and
+                    # replays, and its caller is told (session_died), as for any death
+                    # between requests.
+                    return
+                except TimeoutError:
+                    log.warning("session %s: the stdout flusher did not start in %g s; "
+                                "killing GHCi", self.id, self.limits.timeout)
+                    await ghci.kill()
+                    return
+                if output.stderr.strip():
+                    log.warning("session %s: the stdout flusher did not start: %s", self.id,
+                                output.stderr.strip())
+                ghci.flusher_started = True
+        finally:
+            self._flusher_pending = None
 
     def interrupt(self, request_id: int | None = None) -> bool:
         """Interrupt the request in progress (only if it is ``request_id``, when given);

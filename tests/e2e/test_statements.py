@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -173,7 +174,10 @@ def test_a_line_still_being_written_arrives_while_the_statement_runs(
     session: Session, tmp_path: Path
 ) -> None:
     """``putStr`` progress without a newline is not held until the statement ends: the
-    statement waits (up to 20 s) for a file that only the arrival of its output creates."""
+    statement waits (up to 20 s) for a file that only the arrival of its output creates.
+    The interpreter's flusher starts once the session has been idle after a statement."""
+    session.exec_stmt("()")
+    time.sleep(1)
     go = tmp_path / "go"
     stmt = (
         'putStr "ready" >> let { wait n = System.Directory.doesFileExist '
