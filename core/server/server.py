@@ -270,9 +270,14 @@ class Server:
         target = request.request
         if target is None or target == session.request_id:
             session.interrupt(target)
+        elif session.request_id is None and link.is_waiting(target, session.id):
+            # It waits only for the server's own work in the session (or for the lock that
+            # its predecessor has just released): for the caller it runs, so it is
+            # interrupted as it starts.
+            session.interrupt_when_started(target)
         else:
-            # Aimed at a request that has not started: it waits for the session's lock
-            # (or has ended, and nothing happens). It never runs.
+            # Aimed at a request queued behind another of the caller's: it never runs (or
+            # it has ended, and nothing happens).
             link.cancel_waiting(target, session.id)
         return m.Done(id=request.id)
 
@@ -701,6 +706,11 @@ class Link:
         rid = request.id
         self.tasks[rid] = (getattr(request, "session", None), task)
         task.add_done_callback(lambda _: self.tasks.pop(rid, None))
+
+    def is_waiting(self, rid: int, session_id: str) -> bool:
+        """Whether request ``rid`` of session ``session_id`` has not ended."""
+        entry = self.tasks.get(rid)
+        return entry is not None and entry[0] == session_id
 
     def cancel_waiting(self, rid: int, session_id: str) -> None:
         """Stop request ``rid`` of session ``session_id`` if it waits for that session (it

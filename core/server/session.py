@@ -157,6 +157,7 @@ class Session:
         self.closed = False
         self.request_id: int | None = None  # the request that holds the lock
         self._flusher_pending: asyncio.Future[None] | None = None
+        self._interrupt_at_start: set[int] = set()  # waiting requests interrupted already
         self._running: int | None = None  # serial of the command in flight
         # An interrupt of the request in progress that came while none of its commands ran
         # (between two, or while GHCi was being prepared): its next command gets it.
@@ -184,6 +185,7 @@ class Session:
 
     async def close(self) -> None:
         self.closed = True
+        self._interrupt_at_start.clear()
         if self._flusher_pending is not None:
             self._flusher_pending.cancel()
         self.interrupt()
@@ -192,7 +194,12 @@ class Session:
     def begin_request(self, request_id: int) -> None:
         """The request ``request_id`` holds the lock now (``interrupt`` may aim at it)."""
         self.request_id = request_id
-        self._interrupt_next = False
+        self._interrupt_next = request_id in self._interrupt_at_start
+        self._interrupt_at_start.discard(request_id)
+
+    def interrupt_when_started(self, request_id: int) -> None:
+        """Interrupt request ``request_id``, still waiting for the lock, as it starts."""
+        self._interrupt_at_start.add(request_id)
 
     def end_request(self) -> None:
         self.request_id = None

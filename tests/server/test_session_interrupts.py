@@ -18,6 +18,7 @@ class CommandsUntilInterrupted:
     def __init__(self, workdir: Path) -> None:
         self.workdir = str(workdir)
         self.statements_ready = True
+        self.flusher_started = True  # nothing for the session to start in the background
         self.commands: list[str] = []
         self.interrupts = 0
         self._stop = asyncio.Event()
@@ -68,5 +69,25 @@ def test_a_held_interrupt_ends_with_its_request(tmp_path: Path) -> None:
         assert session.interrupt(9)
         _, reason = await asyncio.wait_for(running, 5)
         assert reason == "interrupt"
+
+    asyncio.run(main())
+
+
+def test_a_waiting_request_interrupted_before_it_starts_gets_it_as_it_starts(
+    tmp_path: Path,
+) -> None:
+    async def main() -> None:
+        session, ghci = _session(tmp_path)
+        session.interrupt_when_started(11)
+        session.begin_request(11)
+        _, reason = await asyncio.wait_for(session._command("length [1..]"), 5)
+        assert reason == "interrupt" and ghci.interrupts == 1
+        session.end_request()
+        session.begin_request(12)  # the next one is not
+        running = asyncio.ensure_future(session._command("next"))
+        await asyncio.sleep(0.05)
+        assert not running.done()
+        session.interrupt(12)
+        await asyncio.wait_for(running, 5)
 
     asyncio.run(main())
