@@ -286,6 +286,11 @@ class _Form:
             return False
         return _SURROGATE.search(s) is None
 
+    def blob_refused(self, s: str) -> bool:
+        """Whether ``s`` would be a blob but for a lone surrogate in it."""
+        return (self.blobs is not None and _SURROGATE.search(s) is not None
+                and len(s) >= (_BLOB_MIN_LITERAL if self.literals else _BLOB_MIN_CHARS))
+
     def chars(self, s: str) -> str:
         """A ``[Char]`` expression for ``s``: a blob decoded, a string literal or a list of
         Char literals, whichever this form allows and GHCi compiles fastest."""
@@ -453,9 +458,13 @@ def _long_list_expr(items: list[Any] | tuple[Any, ...], elem: HsType,
 def _integral_list(items: list[Any] | tuple[Any, ...], con: str, form: _Form) -> str | None:
     values = [_checked_integral(x, con) for x in items]
     base = min(values)
-    if max(values) - base < 0x110000:
-        # One Char per element: its offset from the smallest.
-        offsets = form.chars("".join(chr(x - base) for x in values))
+    offset_text = ("".join(chr(x - base) for x in values)
+                   if max(values) - base < 0x110000 else None)
+    # One Char per element, its offset from the smallest; but not as a text too long for a
+    # literal that cannot be a blob either (offsets of 55,296 or more include surrogates):
+    # then decimal text, as for a wider span.
+    if offset_text is not None and not form.blob_refused(offset_text):
+        offsets = form.chars(offset_text)
         # Not ghcShim'c: _integer_expr's own lambda (a base of 2^20 or more) uses it,
         # and -Wname-shadowing (an error under -Werror) would fire inside this one.
         offset = _TO_INTEGER.format("ghcShim'o")

@@ -129,6 +129,7 @@ def test_bind_value_whatever_the_extensions(shim_client: Client, flags: list[str
 LONG_VALUES: list[tuple[object, str | None]] = [
     ([(-1) ** i * (2 ** 62 - i * 7919) for i in range(20_000)], "[Int]"),  # decimal text
     ([i * 37 % 1000 for i in range(20_000)], "[Int]"),  # offsets: one Char each
+    (list(range(-5, 60_000)), "[Int]"),  # offsets would include surrogates
     ([i / 7 for i in range(5000)] + [-0.0, math.inf], None),
     ([f"w\u00f6rd {i}" for i in range(3000)], None),
     ([i % 3 == 0 for i in range(5000)], None),

@@ -811,6 +811,13 @@ def test_a_text_with_a_lone_surrogate_is_never_a_blob() -> None:
     forms = python_to_haskell_forms("a\ud800" * 3000)
     assert forms.blobs == ()
     assert "\\55296" in forms.expr_literals
+    # Offsets of 55,296 and more are surrogates: a long list of them goes as decimal text.
+    numbers = list(range(60_000))
+    forms = python_to_haskell_forms(numbers, "[Int]")
+    assert forms.blobs == (" ".join(map(str, numbers)),)
+    assert "readInteger" in forms.expr and "readInteger" in forms.expr_literals
+    assert python_to_haskell_forms(list(range(50_000)), "[Int]").blobs == (
+        "".join(map(chr, range(50_000))),)
 
 
 def test_python_to_haskell_exact_numbers() -> None:
