@@ -182,7 +182,8 @@ def run_values(*, kinds: list[str], sizes: list[int], reps: Callable[[int], Reps
             "Values into a session (`Session.bind_value`, then `eval` of its length to check "
             "it): the value crosses as Haskell source that GHCi compiles, with string "
             "literals in a default session, literal-free under RebindableSyntax with "
-            "OverloadedStrings (p50):",
+            "OverloadedStrings; its long texts (digits, characters) travel apart, as files "
+            "that the bound value reads when first used (p50):",
             ["type", "n", "bind + check (default session)",
              "bind + check (RebindableSyntax + OverloadedStrings)"],
             bind_rows,
@@ -218,13 +219,13 @@ def run_values(*, kinds: list[str], sizes: list[int], reps: Callable[[int], Reps
     return section
 
 
-# Numbers of a wide span literal-free (RebindableSyntax with OverloadedStrings): up to here.
-_LITERAL_FREE_MAX = 10_000
+# One more size for the random [Int] rows: a value of 20 MB of digits.
+_LARGEST_BIND = 1_000_000
 
 
 def _bind_values(client: Any, sizes: list[int]) -> list[list[str]]:
-    """``bind_value`` of ``[Int]`` (consecutive, and random 64-bit), ``[Double]`` and
-    ``String`` values up to 10^5 elements in a default session and in one with
+    """``bind_value`` of ``[Int]`` (consecutive, and random 64-bit: also 10^6), ``[Double]``
+    and ``String`` values up to 10^5 elements in a default session and in one with
     RebindableSyntax and OverloadedStrings (where the literal-free form is used)."""
     from core.client import Import
 
@@ -234,23 +235,21 @@ def _bind_values(client: Any, sizes: list[int]) -> list[list[str]]:
     draw = random.Random(1)
     try:
         sessions[1].set_context([Import("Prelude")])
-        # (name, a value of n elements, whether its numbers span more than a code point)
-        samples: list[tuple[str, Callable[[int], object], bool]] = [
-            ("[Int]", lambda n: list(range(n)), False),
+        # (name, a value of n elements)
+        samples: list[tuple[str, Callable[[int], object]]] = [
+            ("[Int]", lambda n: list(range(n))),
             ("[Int] (random)", lambda n: [draw.randint(-(1 << 63), (1 << 63) - 1)
-                                          for _ in range(n)], True),
-            ("[Double]", lambda n: [draw.uniform(-1e6, 1e6) for _ in range(n)], True),
-            ("String", lambda n: "x" * n, False)]
-        for name, make, wide in samples:
-            for n in sorted({min(max(s, 1000), 100_000) for s in sizes}):
+                                          for _ in range(n)]),
+            ("[Double]", lambda n: [draw.uniform(-1e6, 1e6) for _ in range(n)]),
+            ("String", lambda n: "x" * n)]
+        for name, make in samples:
+            counts = sorted({min(max(s, 1000), 100_000) for s in sizes})
+            if name == "[Int] (random)" and max(sizes) >= _LARGEST_BIND:
+                counts.append(_LARGEST_BIND)
+            for n in counts:
                 value = make(n)
                 cells = [name, f"{n:,}"]
                 for session in sessions:
-                    if session is sessions[1] and wide and n > _LITERAL_FREE_MAX:
-                        # ~3-5 Char literals per number, ~40 us each: 20-45 s here.
-                        cells.append("not run")
-                        continue
-
                     def bind(session: Any = session, value: object = value, n: int = n,
                              type_: str | None = "[Int]" if name.startswith("[Int]") else None
                              ) -> bool:
