@@ -4,8 +4,8 @@ Responsible for: parsing the error/warning blocks GHC prints (``parse_diagnostic
 rendering them back in GHC's style (``render_diagnostic``), separating GHCi's final
 ``*** Exception: …``/``Interrupted.`` report from the user's own stderr
 (``split_exception``), and naming the exception type from its ``show`` text
-(``classify_exception``, and for a type of the user's, ``shown_constructor`` and
-``result_type``, which say what to ask GHCi).
+(``classify_exception``, and for a type of the user's, ``shown_constructor``, which says
+what to ask GHCi).
 
 Must not: do I/O, or depend on one GHC version's message wording. Only the header shape
 (``file:span: severity: [code] [flags]``) and the layout of the block (indented body, caret
@@ -25,7 +25,6 @@ __all__ = [
     "classify_exception",
     "parse_diagnostics",
     "render_diagnostic",
-    "result_type",
     "shown_constructor",
     "split_exception",
 ]
@@ -347,7 +346,6 @@ def classify_exception(shown: str) -> str:
 
 # A derived Show starts with the constructor: `MyError "boom"`, `Timeout {after = 3}`.
 _SHOWN_CONSTRUCTOR: Final = re.compile(r"([A-Z][\w']*)(?:[ {]|$)")
-_TYPE_NAME: Final = re.compile(r"(?:[A-Z][\w']*\.)*[A-Z][\w']*")
 
 
 def shown_constructor(shown: str) -> str | None:
@@ -370,20 +368,3 @@ _QUOTED: Final = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)+\'')
 _BRACKETED: Final = re.compile(r"\([^()\[\]{}]*\)|\[[^()\[\]{}]*\]|\{[^()\[\]{}]*\}")
 _LOWERCASE_WORD: Final = re.compile(r"(?<![\w'.])[a-z_]")
 _PUNCTUATION: Final = re.compile(r"[,;:!?]")
-
-
-def result_type(type_text: str) -> str | None:
-    """The type a constructor of type ``type_text`` builds (``String -> Int -> Oops`` →
-    ``Oops``), if it is a plain type name (no type variables, no context); qualified as
-    GHCi printed it."""
-    depth = 0
-    start = 0
-    for i, ch in enumerate(type_text):
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif depth == 0 and type_text.startswith(("->", "→"), i):
-            start = i + (2 if ch == "-" else 1)
-    result = type_text[start:].strip()
-    return result if _TYPE_NAME.fullmatch(result) and "=>" not in type_text else None

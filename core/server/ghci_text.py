@@ -1,7 +1,8 @@
 """Parsers for the text GHCi prints in answer to colon commands.
 
 Responsible for: ``:info`` output (``parse_info``), ``:complete repl`` output
-(``parse_complete``), ``:show modules`` lines (``parse_module_lines``), and re-exporting
+(``parse_complete``), ``:show modules`` lines (``parse_module_lines``), ``:type`` output
+(``type_after_dcolon``, and ``result_type`` for a constructor's), and re-exporting
 ``read_haskell_string`` for decoding the Haskell string literals GHCi prints.
 
 Must not: do I/O, build GHCi commands, or interpret diagnostics (``diagnostics`` does). The
@@ -11,6 +12,7 @@ formats are those of GHC 9.0.2, recorded in ``tests/unit/transcripts/commands.tx
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -22,6 +24,8 @@ __all__ = [
     "parse_info",
     "parse_module_lines",
     "read_haskell_string",
+    "result_type",
+    "type_after_dcolon",
 ]
 
 
@@ -186,3 +190,48 @@ def parse_module_lines(text: str) -> list[tuple[str, str, bool]]:
                 (match.group("module"), match.group("file"), match.group("object") == "interpreted")
             )
     return modules
+
+
+def _outside_brackets(text: str) -> Iterator[int]:
+    """The indices of ``text`` outside any bracket (``()``, ``[]``, ``{}``)."""
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif depth == 0:
+            yield i
+
+
+def type_after_dcolon(text: str, expr: str) -> str:
+    """The type in GHCi's ``expr :: type`` rendering (which wraps long lines; under
+    ``-fprint-unicode-syntax`` the separator is ``∷``, and the type is left as GHCi wrote
+    it, ``→`` and all: the user asked for that rendering)."""
+    flat = " ".join(text.split())
+    head = " ".join(expr.split())
+    if flat.startswith(head):
+        rest = flat[len(head) :].lstrip()
+        for dcolon in ("::", "∷"):
+            if rest.startswith(dcolon):
+                return rest[len(dcolon) :].strip()
+    for i in _outside_brackets(flat):
+        for dcolon in (" :: ", " ∷ "):
+            if flat.startswith(dcolon, i):
+                return flat[i + len(dcolon) :].strip()
+    return flat
+
+
+_TYPE_NAME: Final = re.compile(r"(?:[A-Z][\w']*\.)*[A-Z][\w']*")
+
+
+def result_type(type_text: str) -> str | None:
+    """The type a constructor of type ``type_text`` builds (``String -> Int -> Oops`` →
+    ``Oops``), if it is a plain type name (no type variables, no context); qualified as
+    GHCi printed it."""
+    start = 0
+    for i in _outside_brackets(type_text):
+        if type_text.startswith(("->", "→"), i):
+            start = i + (2 if type_text[i] == "-" else 1)
+    result = type_text[start:].strip()
+    return result if _TYPE_NAME.fullmatch(result) and "=>" not in type_text else None

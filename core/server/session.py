@@ -47,7 +47,6 @@ from core.server.diagnostics import (
     classify_exception,
     parse_diagnostics,
     render_diagnostic,
-    result_type,
     shown_constructor,
     split_exception,
 )
@@ -58,7 +57,13 @@ from core.server.ghci_process import (
     GhciDiedError,
     GhciProcess,
 )
-from core.server.ghci_text import parse_complete, parse_info, parse_module_lines
+from core.server.ghci_text import (
+    parse_complete,
+    parse_info,
+    parse_module_lines,
+    result_type,
+    type_after_dcolon,
+)
 from core.server.haskell_source import (
     bound_names,
     check_sendable,
@@ -462,7 +467,7 @@ class Session:
             return info
         typed, _ = await self._command(f":type {constructor}")
         type_name = (None if typed.stderr.strip()
-                     else result_type(_after_dcolon(typed.stdout, constructor)))
+                     else result_type(type_after_dcolon(typed.stdout, constructor)))
         if type_name is None:
             return info
         check, _ = await self._command(
@@ -631,7 +636,7 @@ class Session:
         output, _ = await self._command(command)
         if self._errors(output.stderr):
             raise self._compile_error(output.stderr, "type error")
-        return _after_dcolon(output.stdout, expr)
+        return type_after_dcolon(output.stdout, expr)
 
     async def dyn_compile_expr(self, req: m.DynCompileExpr, emit: Emit) -> m.ValueResult:
         type_text = await self._expr_type(req.expr, "+d ")
@@ -911,7 +916,7 @@ class Session:
             normalised = " ".join(lines[-1][2:].split())
             lines = lines[:-1]
         first = " ".join(" ".join(lines).split())
-        kind = _after_dcolon(first, req.type)
+        kind = type_after_dcolon(first, req.type)
         return m.KindResult(
             id=req.id, type=normalised or " ".join(req.type.split()), kind=kind
         )
@@ -1002,7 +1007,7 @@ class Session:
             output, _ = await self._command(command)
             if output.stderr.strip():
                 continue  # shadowed by a later load, or a constructor-less type
-            bindings.append(m.Binding(name=name, type=_after_dcolon(output.stdout, name)))
+            bindings.append(m.Binding(name=name, type=type_after_dcolon(output.stdout, name)))
         return m.BindingsResult(id=req.id, bindings=bindings)
 
     # ------------------------------------------------------------------ context and flags
@@ -1184,7 +1189,7 @@ class Session:
                 if pointer is None:
                     continue
                 typed, _ = await self._command(f":type {name}")
-                type_text = _after_dcolon(typed.stdout, name)
+                type_text = type_after_dcolon(typed.stdout, name)
                 if typed.stderr.strip() or "=>" in type_text:
                     continue
                 ref_types[name] = type_text
@@ -1363,30 +1368,6 @@ _EXCERPT: Final = re.compile(r"^\s*\d*\s*\|")
 
 def _prefix_len(full: str, rest: str) -> int:
     return len(full) - len(rest) if full.endswith(rest) else 0
-
-
-def _after_dcolon(text: str, expr: str) -> str:
-    """The type in GHCi's ``expr :: type`` rendering (which wraps long lines; under
-    ``-fprint-unicode-syntax`` the separator is ``∷``, and the type is left as GHCi wrote
-    it, ``→`` and all: the user asked for that rendering)."""
-    flat = " ".join(text.split())
-    head = " ".join(expr.split())
-    if flat.startswith(head):
-        rest = flat[len(head) :].lstrip()
-        for dcolon in ("::", "∷"):
-            if rest.startswith(dcolon):
-                return rest[len(dcolon) :].strip()
-    depth = 0
-    for i, ch in enumerate(flat):
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif depth == 0:
-            for dcolon in (" :: ", " ∷ "):
-                if flat.startswith(dcolon, i):
-                    return flat[i + len(dcolon) :].strip()
-    return flat
 
 
 # Positions under the writer statement's own file name (value_writer.EVAL_SOURCE) are in

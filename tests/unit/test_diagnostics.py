@@ -20,10 +20,10 @@ from core.server.diagnostics import (
     classify_exception,
     parse_diagnostics,
     render_diagnostic,
-    result_type,
     shown_constructor,
     split_exception,
 )
+from core.server.ghci_text import result_type
 
 TRANSCRIPTS = Path(__file__).parent / "transcripts"
 
