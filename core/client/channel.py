@@ -74,7 +74,7 @@ def _interrupt_of(request: m.Request, rid: int) -> m.Interrupt | None:
 @dataclass(slots=True)
 class _Waiter:
     on_output: OutputHandler | None
-    session: str | None = None  # set once the request is sent, when it runs in a session
+    session: str | None = None  # the session the request runs in (set as it is sent)
     final: m.Reply | None = None
     done: bool = False
     error: BaseException | None = None
