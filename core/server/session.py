@@ -1230,6 +1230,11 @@ class Session:
             )
         success = "Ok," in output.stdout and not any(d.severity == "error" for d in diagnostics)
         modules = await self._modules()
+        # The load reset the prompt bindings: blob files that none of them read yet never
+        # will be.
+        for entry in self.journal.entries:
+            if entry.blobs is not None:
+                entry.blobs.remove(Path(self.ghci.workdir))
         self.journal.record(JournalEntry("load", command + "\n:module", "load " + " ".join(names)))
         return m.LoadResult(
             id=req.id,

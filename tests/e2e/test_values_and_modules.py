@@ -160,6 +160,12 @@ def test_long_values_cross_as_files_and_leave_none_behind(shim_client: Client,
         for i, (value, _) in enumerate(LONG_VALUES):
             assert session.eval(f"v{i}").value == value, f"value {i}"
         assert not blob_files() & waiting
+        # A load resets the bindings: files that none of them read yet go with them.
+        session.bind_value("unread", LONG_VALUES[0][0], LONG_VALUES[0][1])
+        unread = blob_files() - before
+        assert unread
+        session.load()
+        assert not blob_files() & unread
 
 
 def test_compile_expr_reference(session: Session) -> None:
