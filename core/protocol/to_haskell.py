@@ -82,9 +82,10 @@ def python_to_haskell(value: object, haskell_type: str | None = None, *,
                       literals: bool = False) -> tuple[str, str]:
     """A Python value of the table as (Haskell expression, its type in TypeRep rendering).
 
-    The expression uses only fully qualified names, char literals and list/tuple syntax —
-    no numeric or string literals — so it means the same under ``NoImplicitPrelude``,
-    ``RebindableSyntax`` and ``OverloadedStrings`` in any import context; it carries a type
+    The expression uses only fully qualified names, char literals, ``:`` and tuple syntax —
+    no numeric or string literals, no list syntax — so it means the same under
+    ``NoImplicitPrelude``, ``RebindableSyntax``, ``OverloadedStrings`` and
+    ``OverloadedLists`` in any import context; it carries a type
     annotation, so no defaulting is involved. ``literals=True`` writes strings (and the
     offsets of integer lists) as string literals instead of lists of ``Char`` literals, which
     GHCi compiles in next to no time instead of ~60 us a character: for sessions without
@@ -228,7 +229,13 @@ def _char_literal(c: str) -> str:
 
 
 def _char_list(s: str) -> str:
-    return "[" + ",".join(map(_char_literal, s)) + "]"
+    return _cons_list(map(_char_literal, s))
+
+
+def _cons_list(items: Iterable[str]) -> str:
+    """A list expression without list syntax, which ``RebindableSyntax`` with
+    ``OverloadedLists`` gives to the ``fromListN`` in scope (``[]`` too)."""
+    return "(" + "".join(item + " : " for item in items) + "GHC.Base.mempty)"
 
 
 def haskell_string_literal(text: str) -> str:
@@ -414,7 +421,7 @@ def _list_expr(items: list[Any] | tuple[Any, ...], elem: HsType, form: _Form) ->
         expr = _long_list_expr(items, elem, form)
         if expr is not None:
             return expr
-    return "[" + ",".join(_expr(x, elem, form) for x in items) + "]"
+    return _cons_list(_expr(x, elem, form) for x in items)
 
 
 def _long_list_expr(items: list[Any] | tuple[Any, ...], elem: HsType,

@@ -337,11 +337,13 @@ class _Gen:
 
 
 def _char_list(text: str) -> str:
+    """``text`` as Char literals joined by ``:`` (list syntax would call the ``fromListN``
+    in scope under RebindableSyntax with OverloadedLists)."""
     def lit(c: str) -> str:
         if c.isascii() and c.isprintable() and c not in "'\\":
             return f"'{c}'"
         return f"'\\{ord(c)}'"
-    return "[" + ",".join(map(lit, text)) + "]"
+    return "(" + "".join(lit(c) + " : " for c in text) + "GHC.Base.mempty)"
 
 
 def _embed(expr: str) -> str:

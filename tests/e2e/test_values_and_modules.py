@@ -112,7 +112,9 @@ def test_bind_value_round_trip(session: Session) -> None:
 @pytest.mark.parametrize("flags", [[], ["-XOverloadedStrings", "-XOverloadedLists"],
                                    ["-XRebindableSyntax"],
                                    # fromString from the (empty) scope: literals break here
-                                   ["-XRebindableSyntax", "-XOverloadedStrings"]])
+                                   ["-XRebindableSyntax", "-XOverloadedStrings"],
+                                   # fromListN from the (empty) scope: list syntax breaks
+                                   ["-XRebindableSyntax", "-XOverloadedLists"]])
 def test_bind_value_whatever_the_extensions(shim_client: Client, flags: list[str]) -> None:
     # The value crosses with string literals where they mean what they say (GHCi compiles
     # them far faster), literal-free under RebindableSyntax with OverloadedStrings.
@@ -141,7 +143,8 @@ LONG_VALUES: list[tuple[object, str | None]] = [
 ]
 
 
-@pytest.mark.parametrize("flags", [[], ["-XRebindableSyntax", "-XOverloadedStrings"]])
+@pytest.mark.parametrize("flags", [[], ["-XRebindableSyntax", "-XOverloadedStrings",
+                                        "-XOverloadedLists"]])
 def test_long_values_cross_as_files_and_leave_none_behind(shim_client: Client,
                                                           flags: list[str]) -> None:
     """Long texts of a bound value travel apart from its expression (GHCi would lex them):

@@ -669,10 +669,12 @@ NUMERIC_OR_STRING_LITERAL = re.compile(r"""(?<![\w'.\\])\d|"|'\\?.{0,7}'""")
 
 def assert_literal_free(expr: str) -> None:
     """Only Char literals: no numeric literal (RebindableSyntax would call the fromInteger
-    in scope) and no string literal (OverloadedStrings)."""
+    in scope), no string literal (OverloadedStrings) and no list syntax before the type
+    annotation (with OverloadedLists, RebindableSyntax would call the fromListN in scope)."""
     without_chars = re.sub(r"'(?:\\\d+|[^'\\])'", "", expr)
     assert '"' not in without_chars, expr
     assert re.search(r"(?<![\w'])\d", without_chars) is None, expr
+    assert "[" not in without_chars.rpartition(" :: ")[0], expr
 
 
 @pytest.mark.parametrize(("value", "type_rep"), [
@@ -714,12 +716,13 @@ def test_python_to_haskell_inference(value: object, type_rep: str) -> None:
     ("txt", "Data.Text.Text", "Text", "Data.Text.pack"),
     ("txt", "TL.Text".replace("TL.", "Data.Text.Lazy."), "Text", "Data.Text.Lazy.pack"),
     (b"b", "Data.ByteString.Lazy.ByteString", "ByteString", "Data.ByteString.Lazy.Char8.pack"),
-    ([], "[Int]", "[Int]", "([] :: [GHC.Types.Int])"),
+    ([], "[Int]", "[Int]", "((GHC.Base.mempty) :: [GHC.Types.Int])"),
     (Nothing, "Maybe Int", "Maybe Int", "GHC.Maybe.Nothing"),
     (Left(1), "Either Int Bool", "Either Int Bool", "Data.Either.Left"),
-    ({}, "Map String Int", "Map [Char] Int", "Data.Map.Internal.fromList (GHC.List.zip [] [])"),
+    ({}, "Map String Int", "Map [Char] Int",
+     "Data.Map.Internal.fromList (GHC.List.zip (GHC.Base.mempty) (GHC.Base.mempty))"),
     ({1: "a"}, "IntMap String", "IntMap [Char]", "Data.IntMap.Internal.fromList"),
-    (set(), "IntSet", "IntSet", "Data.IntSet.Internal.fromList []"),
+    (set(), "IntSet", "IntSet", "Data.IntSet.Internal.fromList (GHC.Base.mempty)"),
     (Fraction(-1, 3), "Rational", "Ratio Integer", "GHC.Real.%"),
     (2, "Rational", "Ratio Integer", "GHC.Real.%"),
     (0.1, "Float", "Float", "GHC.Float.castWord32ToFloat"),
@@ -768,7 +771,7 @@ def test_python_to_haskell_with_string_literals() -> None:
     plain, type_rep = python_to_haskell(["ab", "\u00e91"])
     fast, fast_rep = python_to_haskell(["ab", "\u00e91"], literals=True)
     assert type_rep == fast_rep == "[[Char]]"
-    assert "['a','b']" in plain and '"ab"' not in plain
+    assert "('a' : 'b' : GHC.Base.mempty)" in plain and '"ab"' not in plain
     assert '"ab"' in fast and '"\\233\\&1"' in fast  # no "\2331"
     ints, _ = python_to_haskell(list(range(100, 120)), literals=True)
     assert "GHC.Base.map" in ints and '"\\0\\1\\2' in ints
