@@ -58,12 +58,16 @@ class BlobFiles:
         return _string(str(directory) + "/", self.literals)
 
     def reading(self, expr: str, directory: Path) -> str:
-        """``expr`` with its blob variables bound to the files' bytes in ``directory``."""
-        variables = " ".join(blob_variable(i) for i in range(len(self.files)))
-        readers = " ".join(
-            f"({_READ} (ghcShim'dir GHC.Base.++ {_string(name, self.literals)}))" if used
-            else "Data.ByteString.empty"
-            for (name, _), used in zip(self.files, self.used, strict=True))
+        """``expr`` with the blob variables it uses bound to the files' bytes in
+        ``directory`` (only those: an unused one would be a warning, an error under
+        ``-Werror``)."""
+        used = [(i, name) for i, ((name, _), in_use) in
+                enumerate(zip(self.files, self.used, strict=True)) if in_use]
+        if not used:
+            return expr
+        variables = " ".join(blob_variable(i) for i, _ in used)
+        readers = " ".join(f"({_READ} (ghcShim'dir GHC.Base.++ {_string(name, self.literals)}))"
+                           for _, name in used)
         return (f"(\\ghcShim'dir -> (\\{variables} ->\n{expr}\n) {readers}) "
                 f"{self.directory_expr(directory)}")
 

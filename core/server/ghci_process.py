@@ -212,7 +212,9 @@ _SETUP: Final = (
 # numeric literal (RebindableSyntax).
 _FLUSH_PERIOD_US: Final = 100_000
 FLUSHER_COMMAND: Final = (
-    ":cmd let { ghcShim'flush = GHC.Conc.IO.threadDelay (GHC.Base.ord "
+    # The local signature: -Wmissing-local-signatures with -Werror refused the binding.
+    ":cmd let { ghcShim'flush :: GHC.Types.IO (); ghcShim'flush = "
+    "GHC.Conc.IO.threadDelay (GHC.Base.ord "
     f"'\\{_FLUSH_PERIOD_US}') GHC.Base.>> GHC.IO.catchAny (System.IO.hFlush System.IO.stdout) "
     "(\\_ -> GHC.Base.return ()) GHC.Base.>> ghcShim'flush } in "
     "GHC.Conc.Sync.forkIO ghcShim'flush GHC.Base.>> GHC.Base.return GHC.Base.mempty"

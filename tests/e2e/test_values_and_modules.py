@@ -132,6 +132,7 @@ LONG_VALUES: list[tuple[object, str | None]] = [
     ([(-1) ** i * (2 ** 62 - i * 7919) for i in range(20_000)], "[Int]"),  # decimal text
     ([i * 37 % 1000 for i in range(20_000)], "[Int]"),  # offsets: one Char each
     (list(range(-5, 60_000)), "[Int]"),  # offsets would include surrogates
+    (list(range(3000)), "[Int]"),  # a blob of the literal-free form only
     ([i / 7 for i in range(5000)] + [-0.0, math.inf], None),
     ([f"w\u00f6rd {i}" for i in range(3000)], None),
     ([i % 3 == 0 for i in range(5000)], None),
@@ -144,7 +145,9 @@ LONG_VALUES: list[tuple[object, str | None]] = [
 
 
 @pytest.mark.parametrize("flags", [[], ["-XRebindableSyntax", "-XOverloadedStrings",
-                                        "-XOverloadedLists"]])
+                                        "-XOverloadedLists"],
+                                   # an unused variable of the server's would be fatal
+                                   ["-Wall", "-Werror"]])
 def test_long_values_cross_as_files_and_leave_none_behind(shim_client: Client,
                                                           flags: list[str]) -> None:
     """Long texts of a bound value travel apart from its expression (GHCi would lex them):

@@ -18,7 +18,7 @@ def test_only_the_blobs_the_expression_reads_are_written(tmp_path: Path) -> None
     assert (tmp_path / "blob-7-2").read_bytes() == "two\u00e9".encode()
     statement = blobs.reading(expr, tmp_path)
     assert statement.count("Data.ByteString.readFile") == 2
-    assert "Data.ByteString.empty" in statement  # the unread blob's variable
+    assert blob_variable(1) not in statement  # unbound: unused, a warning (-Werror: fatal)
     assert f'"{tmp_path}/"' in statement and '"blob-7-0"' in statement
     blobs.remove(tmp_path)
     assert list(tmp_path.iterdir()) == []
@@ -33,3 +33,11 @@ def test_a_replay_reads_the_files_in_the_new_directory(tmp_path: Path) -> None:
         assert moved == blobs.reading(blob_variable(0), new) != statement
         # Literal-free, the paths are Char literals: no string literal anywhere.
         assert ('"' in moved) == literals
+
+
+def test_an_expression_that_reads_no_blob_is_left_as_it_is(tmp_path: Path) -> None:
+    blobs = blob_files(["only the other form's"], "(f :: T)", 2, literals=True)
+    assert blobs.used == (False,)
+    assert blobs.reading("(f :: T)", tmp_path) == "(f :: T)"
+    blobs.write(tmp_path)
+    assert list(tmp_path.iterdir()) == []
