@@ -8,10 +8,11 @@ import struct
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
-from core.client import Client, Session, plans
+from core.client import Client, Session, Target, plans
 from core.client.aio import aconnect
 from core.protocol import messages as m
 
@@ -230,6 +231,33 @@ def test_ctrl_c_while_waiting_stops_the_statement_in_the_session(session: Sessio
     outcome = session.exec_stmt("kept + 1", on_output=lambda s, t: chunks.append(t))
     assert time.monotonic() - started < 10, "the abandoned statement ran on"
     assert outcome.exception is None and "".join(chunks) == "8\n"
+
+
+def test_ctrl_c_during_a_load_stops_the_load(session: Session, tmp_path: Path) -> None:
+    """Any request is stopped, not only statements: here a splice that would run 60 s."""
+    module = tmp_path / "SlowSplice.hs"
+    module.write_text(
+        "{-# LANGUAGE TemplateHaskell #-}\nmodule SlowSplice where\n"
+        "import Language.Haskell.TH.Syntax (runIO, lift)\n"
+        "import Control.Concurrent (threadDelay)\n"
+        "slow :: Int\nslow = $(runIO (threadDelay 60000000) >> lift (1 :: Int))\n")
+    session.add_target(Target("file", str(module)))
+
+    def ctrl_c(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, ctrl_c)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 1.0)
+        with pytest.raises(KeyboardInterrupt):
+            session.load(timeout=120)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    started = time.monotonic()
+    assert session.exec_stmt("1 + 1").exception is None
+    assert time.monotonic() - started < 30, "the abandoned load ran on"
+    assert session.module_graph() == ()
 
 
 def test_ctrl_c_of_an_asyncio_caller_stops_the_statement() -> None:
