@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import struct
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -210,22 +211,27 @@ def _aimed_interrupt(client: Client, session: Session, request: int) -> None:
     client.call(plans.interrupt(session.id, request))
 
 
-def test_ctrl_c_while_waiting_stops_the_statement_in_the_session(session: Session) -> None:
-    """A caller that gives up (KeyboardInterrupt) must not leave its statement running:
-    the session's next request would wait behind it until its time limit."""
-    session.exec_stmt("let kept = 7 :: Int")
-
+@contextlib.contextmanager
+def _ctrl_c_after(seconds: float) -> Iterator[None]:
+    """A KeyboardInterrupt in this (the main) thread after ``seconds``, as Ctrl-C raises."""
     def ctrl_c(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGALRM, ctrl_c)
     try:
-        signal.setitimer(signal.ITIMER_REAL, 0.5)
-        with pytest.raises(KeyboardInterrupt):
-            session.exec_stmt("length [1..]", timeout=60)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def test_ctrl_c_while_waiting_stops_the_statement_in_the_session(session: Session) -> None:
+    """A caller that gives up (KeyboardInterrupt) must not leave its statement running:
+    the session's next request would wait behind it until its time limit."""
+    session.exec_stmt("let kept = 7 :: Int")
+    with _ctrl_c_after(0.5), pytest.raises(KeyboardInterrupt):
+        session.exec_stmt("length [1..]", timeout=60)
     started = time.monotonic()
     chunks: list[str] = []
     outcome = session.exec_stmt("kept + 1", on_output=lambda s, t: chunks.append(t))
@@ -242,18 +248,8 @@ def test_ctrl_c_during_a_load_stops_the_load(session: Session, tmp_path: Path) -
         "import Control.Concurrent (threadDelay)\n"
         "slow :: Int\nslow = $(runIO (threadDelay 60000000) >> lift (1 :: Int))\n")
     session.add_target(Target("file", str(module)))
-
-    def ctrl_c(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGALRM, ctrl_c)
-    try:
-        signal.setitimer(signal.ITIMER_REAL, 1.0)
-        with pytest.raises(KeyboardInterrupt):
-            session.load(timeout=120)
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    with _ctrl_c_after(1.0), pytest.raises(KeyboardInterrupt):
+        session.load(timeout=120)
     started = time.monotonic()
     assert session.exec_stmt("1 + 1").exception is None
     assert time.monotonic() - started < 30, "the abandoned load ran on"
