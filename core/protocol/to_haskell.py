@@ -32,6 +32,7 @@ from core.protocol.value_classes import Just, Left, Nothing, Right
 __all__ = [
     "HaskellForms",
     "blob_variable",
+    "char_list",
     "haskell_string_literal",
     "python_to_haskell",
     "python_to_haskell_forms",
@@ -228,7 +229,8 @@ def _char_literal(c: str) -> str:
     return f"'\\{ord(c)}'"
 
 
-def _char_list(s: str) -> str:
+def char_list(s: str) -> str:
+    """``s`` as Char literals joined by ``:`` (no string literal, no list syntax)."""
     return _cons_list(map(_char_literal, s))
 
 
@@ -284,26 +286,25 @@ class _Form:
         self.literals = literals
         self.blobs = blobs  # shared by the forms of one value; None: no blobs
 
+    def _blob_sized(self, s: str) -> bool:
+        return self.blobs is not None and len(s) >= (
+            _BLOB_MIN_LITERAL if self.literals else _BLOB_MIN_CHARS)
+
     def as_blob(self, s: str) -> bool:
         """Whether ``s`` is long enough to be a blob (and can be one: UTF-8 cannot carry
         a lone surrogate, which a Haskell Char can be)."""
-        if self.blobs is None:
-            return False
-        if len(s) < (_BLOB_MIN_LITERAL if self.literals else _BLOB_MIN_CHARS):
-            return False
-        return _SURROGATE.search(s) is None
+        return self._blob_sized(s) and _SURROGATE.search(s) is None
 
     def blob_refused(self, s: str) -> bool:
         """Whether ``s`` would be a blob but for a lone surrogate in it."""
-        return (self.blobs is not None and _SURROGATE.search(s) is not None
-                and len(s) >= (_BLOB_MIN_LITERAL if self.literals else _BLOB_MIN_CHARS))
+        return self._blob_sized(s) and _SURROGATE.search(s) is not None
 
     def chars(self, s: str) -> str:
         """A ``[Char]`` expression for ``s``: a blob decoded, a string literal or a list of
         Char literals, whichever this form allows and GHCi compiles fastest."""
         if self.blobs is not None and self.as_blob(s):
             return f"(Data.Text.unpack (Data.Text.Encoding.decodeUtf8 {self.blobs.variable(s)}))"
-        return haskell_string_literal(s) if self.literals else _char_list(s)
+        return haskell_string_literal(s) if self.literals else char_list(s)
 
     def packed(self, con: str, s: str) -> str:
         """A ``con`` (``Text``, ``ByteString``, lazy or strict) of the characters ``s``. A blob
@@ -349,7 +350,7 @@ def _integer_expr(n: int) -> str:
     while n:
         limbs.append(n & ((1 << _LIMB) - 1))
         n >>= _LIMB
-    chars = _char_list("".join(chr(x) for x in reversed(limbs)))
+    chars = char_list("".join(chr(x) for x in reversed(limbs)))
     return ("(GHC.List.foldl (\\ghcShim'a ghcShim'c -> ghcShim'a GHC.Num.* "
             + _TO_INTEGER.format(_char_literal(chr(1 << _LIMB)))
             + " GHC.Num.+ " + _TO_INTEGER.format("ghcShim'c") + ") "
@@ -488,7 +489,7 @@ def _integral_list(items: list[Any] | tuple[Any, ...], con: str, form: _Form) ->
     return _DECODE_LIMBS.format(
         base=_TO_INTEGER.format(_char_literal(chr(1 << _LIMB))),
         limb=_TO_INTEGER.format("ghcShim'c"), zero=_TO_INTEGER.format(_char_literal("\0")),
-        chars=_char_list("".join(map(_limb_chars, values))))
+        chars=char_list("".join(map(_limb_chars, values))))
 
 
 def _limb_chars(n: int) -> str:

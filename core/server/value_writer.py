@@ -72,7 +72,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from core.protocol.payload import MAX_VALUE_DEPTH, PAYLOAD_MAGIC, value_header
-from core.protocol.to_haskell import haskell_string_literal
+from core.protocol.to_haskell import char_list, haskell_string_literal
 from core.protocol.values import HsType, haskell_type_name, parse_type
 
 __all__ = [
@@ -336,16 +336,6 @@ class _Gen:
         return self.enc(t)
 
 
-def _char_list(text: str) -> str:
-    """``text`` as Char literals joined by ``:`` (list syntax would call the ``fromListN``
-    in scope under RebindableSyntax with OverloadedLists)."""
-    def lit(c: str) -> str:
-        if c.isascii() and c.isprintable() and c not in "'\\":
-            return f"'{c}'"
-        return f"'\\{ord(c)}'"
-    return "(" + "".join(lit(c) + " : " for c in text) + "GHC.Base.mempty)"
-
-
 def _embed(expr: str) -> str:
     # Split on "\n" only: str.splitlines would also split at U+2028 and friends, which may
     # sit inside the user's string literals.
@@ -397,7 +387,7 @@ def _action(out_path: str, builder: str, *, literals: bool, byte_limit: int | No
     could not stop ``length [1..]`` and GHCi had to be killed. A lazy ByteString's chunks
     are forced by ``hPut``'s traversal outside the lock, still streamed chunk by chunk.
     """
-    path = haskell_string_literal(out_path) if literals else _char_list(out_path)
+    path = haskell_string_literal(out_path) if literals else char_list(out_path)
     h, f, x = "ghcShim'h", "ghcShim'f", "ghcShim'x"
     payload = f"{_B}toLazyByteString {builder}"
     if byte_limit is not None:
